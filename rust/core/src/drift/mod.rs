@@ -1,0 +1,9 @@
+//! Distribution drift between a reference sample and a current window.
+
+mod detector;
+mod histogram_kl;
+mod ks;
+
+pub use detector::DriftDetector;
+pub use histogram_kl::{default_bins, histogram_kl, HistogramKl};
+pub use ks::{ks_2samp, ks_2samp_sorted, KsTest};

@@ -1,0 +1,65 @@
+//! Versioned binary snapshots of estimator states (pickle, checkpoints, shipping to workers).
+//!
+//! Layout: the 4 magic bytes `RLF1`, a length-prefixed type tag, then the postcard encoding of
+//! the state. The tag makes restoring a `Moments` snapshot into a `QuantileSketch` an error
+//! instead of garbage; the magic carries the format version.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{CoreError, Result};
+
+const MAGIC: &[u8; 4] = b"RLF1";
+
+/// Serializes `value` with its type `tag`.
+pub fn to_bytes<T: Serialize>(tag: &str, value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(MAGIC);
+    out.push(u8::try_from(tag.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(&tag.as_bytes()[..tag.len().min(255)]);
+    // Encoding plain structs of numbers and vectors into a Vec cannot fail.
+    match postcard::to_extend(value, out) {
+        Ok(v) => v,
+        Err(e) => unreachable!("postcard encoding into a Vec failed: {e}"),
+    }
+}
+
+/// Restores a state written by [`to_bytes`] with the same `tag`.
+pub fn from_bytes<T: DeserializeOwned>(tag: &str, bytes: &[u8]) -> Result<T> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
+        CoreError::State("not an rlforensics state (bad magic or version)".into())
+    })?;
+    let (&len, rest) = rest
+        .split_first()
+        .ok_or_else(|| CoreError::State("truncated header".into()))?;
+    let len = usize::from(len);
+    if rest.len() < len {
+        return Err(CoreError::State("truncated header".into()));
+    }
+    let (found, payload) = rest.split_at(len);
+    if found != tag.as_bytes() {
+        return Err(CoreError::State(format!(
+            "state is a {:?}, expected {tag:?}",
+            String::from_utf8_lossy(found)
+        )));
+    }
+    postcard::from_bytes(payload).map_err(|e| CoreError::State(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_tag_check() {
+        let v: (u64, f64, Vec<f64>) = (3, f64::NAN, vec![1.0, f64::INFINITY, -0.0]);
+        let b = to_bytes("T", &v);
+        let back: (u64, f64, Vec<f64>) = from_bytes("T", &b).unwrap();
+        assert_eq!(back.0, 3);
+        assert!(back.1.is_nan());
+        assert_eq!(back.2[1], f64::INFINITY);
+        assert!(back.2[2].is_sign_negative());
+        assert!(from_bytes::<(u64, f64, Vec<f64>)>("U", &b).is_err());
+        assert!(from_bytes::<(u64, f64, Vec<f64>)>("T", &b[..3]).is_err());
+        assert!(from_bytes::<(u64, f64, Vec<f64>)>("T", &b[..b.len() - 1]).is_err());
+    }
+}

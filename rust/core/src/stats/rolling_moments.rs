@@ -1,0 +1,300 @@
+//! Rolling (by count) mean, variance, skewness and kurtosis in O(1) amortised per step.
+
+use serde::{Deserialize, Serialize};
+
+use super::sliding::SlidingSums;
+use super::{kurtosis_from, skewness_from, Ring};
+use crate::error::{resolve_min_periods, Result};
+
+/// Which rolling statistic a batch kernel writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MomentKind {
+    /// Window mean.
+    Mean,
+    /// Variance with divisor `n - ddof`.
+    Var {
+        /// Delta degrees of freedom.
+        ddof: u32,
+    },
+    /// Standard deviation with divisor `n - ddof`.
+    Std {
+        /// Delta degrees of freedom.
+        ddof: u32,
+    },
+    /// Skewness (biased g1 or adjusted G1).
+    Skew {
+        /// True for g1 (scipy), false for G1 (pandas).
+        bias: bool,
+    },
+    /// Excess kurtosis (biased g2 or adjusted G2).
+    Kurt {
+        /// True for g2 (scipy), false for G2 (pandas).
+        bias: bool,
+    },
+}
+
+/// Moments of the last `window` observations. Non-finite observations occupy their slot but
+/// are not used; a statistic needs at least `min_periods` finite values in the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollingMoments {
+    ring: Ring,
+    sums: SlidingSums,
+    min_periods: usize,
+}
+
+impl RollingMoments {
+    /// A window of `window` observations; `min_periods` defaults to `window`.
+    pub fn new(window: usize, min_periods: Option<usize>) -> Result<Self> {
+        let min_periods = resolve_min_periods(window, min_periods)?;
+        Ok(RollingMoments {
+            ring: Ring::new(window),
+            sums: SlidingSums::new(window),
+            min_periods,
+        })
+    }
+
+    /// Window length.
+    pub fn window(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// Minimum number of finite values for a statistic.
+    pub fn min_periods(&self) -> usize {
+        self.min_periods
+    }
+
+    /// Adds one observation.
+    #[inline]
+    pub fn update(&mut self, x: f64) {
+        match self.ring.push(x) {
+            None => self.sums.push::<4>(x),
+            Some(out) => {
+                if self.sums.slide::<4>(x, out) {
+                    self.sums.recompute::<4, _>(self.ring.iter());
+                }
+            }
+        }
+    }
+
+    /// Adds every value of `xs`.
+    pub fn update_slice(&mut self, xs: &[f64]) {
+        for &x in xs {
+            self.update(x);
+        }
+    }
+
+    /// Finite values currently in the window.
+    pub fn count(&self) -> usize {
+        self.sums.valid()
+    }
+
+    fn ready(&self) -> bool {
+        self.sums.valid() >= self.min_periods
+    }
+
+    /// Mean of the window.
+    pub fn mean(&self) -> Option<f64> {
+        self.ready().then(|| self.sums.mean(self.ring.len()))
+    }
+
+    /// Variance with divisor `n - ddof`.
+    pub fn variance(&self, ddof: u32) -> Option<f64> {
+        let n = self.sums.valid();
+        if !self.ready() || n <= ddof as usize {
+            return None;
+        }
+        Some(self.sums.m2(self.ring.len()) / (n - ddof as usize) as f64)
+    }
+
+    /// Standard deviation with divisor `n - ddof`.
+    pub fn std(&self, ddof: u32) -> Option<f64> {
+        self.variance(ddof).map(f64::sqrt)
+    }
+
+    /// Skewness of the window (see [`crate::stats::Moments::skewness`]).
+    pub fn skewness(&self, bias: bool) -> Option<f64> {
+        if !self.ready() {
+            return None;
+        }
+        let c = self.sums.central(self.ring.len());
+        skewness_from(c.n, c.m2, c.m3, bias)
+    }
+
+    /// Excess kurtosis of the window (see [`crate::stats::Moments::kurtosis`]).
+    pub fn kurtosis(&self, bias: bool) -> Option<f64> {
+        if !self.ready() {
+            return None;
+        }
+        let c = self.sums.central(self.ring.len());
+        kurtosis_from(c.n, c.m2, c.m4, bias)
+    }
+}
+
+/// Writes the rolling statistic `kind` of `xs` into `out` (NaN where not enough data).
+/// Results are bit-identical to feeding [`RollingMoments`] one value at a time.
+pub fn rolling_moments_batch(
+    xs: &[f64],
+    window: usize,
+    min_periods: Option<usize>,
+    kind: MomentKind,
+    out: &mut [f64],
+) -> Result<()> {
+    let min_periods = resolve_min_periods(window, min_periods)?;
+    crate::error::check_same_len("input and output", xs.len(), out.len())?;
+    match kind {
+        MomentKind::Mean => run::<1>(xs, window, min_periods, out, |s, n_obs| s.mean(n_obs)),
+        MomentKind::Var { ddof } => run::<2>(xs, window, min_periods, out, |s, n_obs| {
+            var_of(s, n_obs, ddof)
+        }),
+        MomentKind::Std { ddof } => run::<2>(xs, window, min_periods, out, |s, n_obs| {
+            var_of(s, n_obs, ddof).sqrt()
+        }),
+        MomentKind::Skew { bias } => run::<3>(xs, window, min_periods, out, |s, n_obs| {
+            let c = s.central(n_obs);
+            skewness_from(c.n, c.m2, c.m3, bias).unwrap_or(f64::NAN)
+        }),
+        MomentKind::Kurt { bias } => run::<4>(xs, window, min_periods, out, |s, n_obs| {
+            let c = s.central(n_obs);
+            kurtosis_from(c.n, c.m2, c.m4, bias).unwrap_or(f64::NAN)
+        }),
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn var_of(s: &SlidingSums, n_obs: usize, ddof: u32) -> f64 {
+    let n = s.valid();
+    if n <= ddof as usize {
+        return f64::NAN;
+    }
+    s.m2(n_obs) / (n - ddof as usize) as f64
+}
+
+/// The shared batch loop: fill, then slide reading the leaving value straight from `xs`.
+#[inline(always)]
+fn run<const P: usize>(
+    xs: &[f64],
+    window: usize,
+    min_periods: usize,
+    out: &mut [f64],
+    stat: impl Fn(&SlidingSums, usize) -> f64,
+) {
+    let mut s = SlidingSums::new(window);
+    let fill = window.min(xs.len());
+    for i in 0..fill {
+        s.push::<P>(xs[i]);
+        out[i] = if s.valid() >= min_periods {
+            stat(&s, i + 1)
+        } else {
+            f64::NAN
+        };
+    }
+    for i in fill..xs.len() {
+        if s.slide::<P>(xs[i], xs[i - window]) {
+            s.recompute::<P, _>(xs[i + 1 - window..=i].iter().copied());
+        }
+        out[i] = if s.valid() >= min_periods {
+            stat(&s, window)
+        } else {
+            f64::NAN
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_window(xs: &[f64]) -> (f64, f64) {
+        let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (mean, var)
+    }
+
+    #[test]
+    fn streaming_equals_batch_bitwise() {
+        let xs: Vec<f64> = (0..5000)
+            .map(|i| {
+                if i % 97 == 0 {
+                    f64::NAN
+                } else {
+                    ((i * 7919) % 1013) as f64 * 0.01 + 1e6
+                }
+            })
+            .collect();
+        for kind in [
+            MomentKind::Mean,
+            MomentKind::Var { ddof: 1 },
+            MomentKind::Std { ddof: 0 },
+            MomentKind::Skew { bias: true },
+            MomentKind::Kurt { bias: false },
+        ] {
+            let mut out = vec![0.0; xs.len()];
+            rolling_moments_batch(&xs, 37, Some(20), kind, &mut out).unwrap();
+            let mut r = RollingMoments::new(37, Some(20)).unwrap();
+            for (i, &x) in xs.iter().enumerate() {
+                r.update(x);
+                let v = match kind {
+                    MomentKind::Mean => r.mean(),
+                    MomentKind::Var { ddof } => r.variance(ddof),
+                    MomentKind::Std { ddof } => r.std(ddof),
+                    MomentKind::Skew { bias } => r.skewness(bias),
+                    MomentKind::Kurt { bias } => r.kurtosis(bias),
+                }
+                .unwrap_or(f64::NAN);
+                assert!(
+                    v.to_bits() == out[i].to_bits() || (v.is_nan() && out[i].is_nan()),
+                    "{kind:?} step {i}: {v} vs {}",
+                    out[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn matches_naive_windows() {
+        let xs: Vec<f64> = (0..3000).map(|i| ((i * 31) % 101) as f64 - 50.0).collect();
+        let mut r = RollingMoments::new(50, None).unwrap();
+        for (i, &x) in xs.iter().enumerate() {
+            r.update(x);
+            if i >= 49 {
+                let (m, v) = naive_window(&xs[i - 49..=i]);
+                assert!((r.mean().unwrap() - m).abs() < 1e-10);
+                assert!((r.variance(1).unwrap() - v).abs() < 1e-8 * v.max(1.0));
+            } else {
+                assert_eq!(r.mean(), None);
+            }
+        }
+    }
+
+    #[test]
+    fn constant_window_is_exact_after_noise() {
+        let mut r = RollingMoments::new(10, None).unwrap();
+        for i in 0..100 {
+            r.update(i as f64 * 0.1 + 1e9);
+        }
+        for _ in 0..10 {
+            r.update(0.3);
+        }
+        assert_eq!(r.variance(1), Some(0.0));
+        assert_eq!(r.mean(), Some(0.3));
+        assert_eq!(r.skewness(true), None);
+    }
+
+    #[test]
+    fn nan_window_needs_min_periods() {
+        let mut r = RollingMoments::new(3, Some(2)).unwrap();
+        r.update(1.0);
+        assert_eq!(r.mean(), None);
+        r.update(f64::NAN);
+        assert_eq!(r.mean(), None);
+        r.update(3.0);
+        assert_eq!(r.mean(), Some(2.0));
+        r.update(f64::INFINITY);
+        assert_eq!(r.mean(), None);
+        assert!(RollingMoments::new(0, None).is_err());
+        assert!(RollingMoments::new(3, Some(4)).is_err());
+    }
+}

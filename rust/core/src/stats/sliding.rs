@@ -1,0 +1,208 @@
+//! Power sums over a sliding window, kept numerically honest over any run length.
+//!
+//! Sums of `(x - anchor)^k` for k = 1..P are updated by adding the entering value and
+//! subtracting the leaving one: O(1) per step. Subtraction leaves rounding residue, and a
+//! drifting series moves away from the anchor (cancellation in `S2 - S1²/n`). Both are bounded
+//! by re-anchoring: every `period` slides the sums are recomputed exactly from the window with
+//! the anchor moved to its newest value. The error therefore depends on `period`, never on how
+//! many steps came before, and the cost is one extra pass over the window per `period` steps.
+//!
+//! A run of identical values is tracked separately so that a constant window reports its value
+//! and a variance of exactly 0, whatever residue the sums carry.
+
+use serde::{Deserialize, Serialize};
+
+/// Slides between exact recomputations: a multiple of the window so the amortised extra
+/// cost stays near 1/4 of a pass, with a floor so short windows do not recompute constantly.
+pub(crate) fn recompute_period(window: usize) -> usize {
+    window.saturating_mul(4).max(1024)
+}
+
+/// Anchored power sums of the finite values in a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SlidingSums {
+    anchor: f64,
+    sums: [f64; 4],
+    /// Finite values currently in the window.
+    valid: usize,
+    /// Slides since the last exact recomputation.
+    since: usize,
+    period: usize,
+    /// Length of the current run of identical finite values ending at the newest value.
+    run: usize,
+    last: f64,
+}
+
+/// Central moment sums of a window: count and M2..M4 (sums of powered deviations from the mean).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Central {
+    pub n: f64,
+    pub m2: f64,
+    pub m3: f64,
+    pub m4: f64,
+}
+
+impl SlidingSums {
+    pub(crate) fn new(window: usize) -> Self {
+        SlidingSums {
+            anchor: 0.0,
+            sums: [0.0; 4],
+            valid: 0,
+            since: 0,
+            period: recompute_period(window),
+            run: 0,
+            last: f64::NAN,
+        }
+    }
+
+    #[inline(always)]
+    fn add<const P: usize>(&mut self, x: f64) {
+        if self.valid == 0 {
+            self.anchor = x;
+            self.sums = [0.0; 4];
+        }
+        self.valid += 1;
+        let d = x - self.anchor;
+        let mut p = d;
+        for k in 0..P {
+            self.sums[k] += p;
+            p *= d;
+        }
+    }
+
+    #[inline(always)]
+    fn remove<const P: usize>(&mut self, x: f64) {
+        self.valid -= 1;
+        if self.valid == 0 {
+            self.sums = [0.0; 4];
+            return;
+        }
+        let d = x - self.anchor;
+        let mut p = d;
+        for k in 0..P {
+            self.sums[k] -= p;
+            p *= d;
+        }
+    }
+
+    #[inline(always)]
+    fn track_run(&mut self, x: f64) {
+        if x == self.last {
+            self.run += 1;
+        } else if x.is_finite() {
+            self.run = 1;
+            self.last = x;
+        } else {
+            self.run = 0;
+            self.last = f64::NAN;
+        }
+    }
+
+    /// Adds `x_in` to a window that is still filling.
+    #[inline(always)]
+    pub(crate) fn push<const P: usize>(&mut self, x_in: f64) {
+        self.track_run(x_in);
+        if x_in.is_finite() {
+            self.add::<P>(x_in);
+        }
+    }
+
+    /// Replaces the oldest value `x_out` by `x_in`. Returns true when the caller must call
+    /// [`SlidingSums::recompute`] with the window as it is now.
+    #[inline(always)]
+    pub(crate) fn slide<const P: usize>(&mut self, x_in: f64, x_out: f64) -> bool {
+        self.track_run(x_in);
+        if x_out.is_finite() {
+            self.remove::<P>(x_out);
+        }
+        if x_in.is_finite() {
+            self.add::<P>(x_in);
+        }
+        self.since += 1;
+        self.since >= self.period
+    }
+
+    /// Recomputes the sums exactly from the window (oldest first), anchored at its newest
+    /// finite value.
+    #[cold]
+    pub(crate) fn recompute<const P: usize, I>(&mut self, window: I)
+    where
+        I: Iterator<Item = f64> + Clone,
+    {
+        self.since = 0;
+        let Some(anchor) = window.clone().filter(|x| x.is_finite()).last() else {
+            self.valid = 0;
+            self.sums = [0.0; 4];
+            return;
+        };
+        self.anchor = anchor;
+        self.sums = [0.0; 4];
+        self.valid = 0;
+        for x in window.filter(|x| x.is_finite()) {
+            self.valid += 1;
+            let d = x - anchor;
+            let mut p = d;
+            for k in 0..P {
+                self.sums[k] += p;
+                p *= d;
+            }
+        }
+    }
+
+    /// Finite values in the window.
+    #[inline(always)]
+    pub(crate) fn valid(&self) -> usize {
+        self.valid
+    }
+
+    /// True when the whole window of `n_obs` observations holds one repeated finite value.
+    #[inline(always)]
+    fn constant(&self, n_obs: usize) -> bool {
+        self.run >= n_obs && n_obs > 0
+    }
+
+    /// Mean of the finite values; the caller checks the count.
+    #[inline(always)]
+    pub(crate) fn mean(&self, n_obs: usize) -> f64 {
+        if self.constant(n_obs) {
+            return self.last;
+        }
+        self.anchor + self.sums[0] / self.valid as f64
+    }
+
+    /// Sum of squared deviations from the mean (M2), never negative.
+    #[inline(always)]
+    pub(crate) fn m2(&self, n_obs: usize) -> f64 {
+        if self.constant(n_obs) {
+            return 0.0;
+        }
+        let s1 = self.sums[0];
+        (self.sums[1] - s1 * s1 / self.valid as f64).max(0.0)
+    }
+
+    /// All central sums up to the fourth (needs P = 4 updates; P = 3 leaves m4 meaningless).
+    #[inline(always)]
+    pub(crate) fn central(&self, n_obs: usize) -> Central {
+        let n = self.valid as f64;
+        if self.constant(n_obs) {
+            return Central {
+                n,
+                m2: 0.0,
+                m3: 0.0,
+                m4: 0.0,
+            };
+        }
+        let [s1, s2, s3, s4] = self.sums;
+        let mu = s1 / n;
+        let mu2 = mu * mu;
+        let m2 = (s2 - s1 * mu).max(0.0);
+        let m3 = s3 - 3.0 * mu * s2 + 2.0 * mu2 * s1;
+        let m4 = s4 - 4.0 * mu * s3 + 6.0 * mu2 * s2 - 3.0 * mu2 * mu * s1;
+        Central {
+            n,
+            m2,
+            m3,
+            m4: m4.max(0.0),
+        }
+    }
+}

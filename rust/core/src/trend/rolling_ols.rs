@@ -1,0 +1,390 @@
+//! Rolling ordinary least squares of a value against the logged step.
+//!
+//! Sums are kept relative to an anchor point (a step and a value inside the window) and
+//! recomputed exactly every few windows (see `stats::sliding`), so steps near 1e9 with short
+//! windows lose no precision: the deviations from the anchor are small exact numbers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{check_same_len, resolve_min_periods, CoreError, Result};
+use crate::stats::Ring;
+
+/// One least-squares fit: `value ≈ slope·step + intercept`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrendFit {
+    /// Pairs used.
+    pub n: usize,
+    /// Change of the value per unit of step.
+    pub slope: f64,
+    /// Fitted value at step 0 (as `numpy.polyfit`).
+    pub intercept: f64,
+    /// Coefficient of determination; `None` when the values are constant (0/0).
+    pub r2: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TrendSums {
+    ax: f64,
+    ay: f64,
+    sx: f64,
+    sy: f64,
+    sxx: f64,
+    sxy: f64,
+    syy: f64,
+    valid: usize,
+    since: usize,
+    period: usize,
+}
+
+impl TrendSums {
+    fn new(window: usize) -> Self {
+        TrendSums {
+            ax: 0.0,
+            ay: 0.0,
+            sx: 0.0,
+            sy: 0.0,
+            sxx: 0.0,
+            sxy: 0.0,
+            syy: 0.0,
+            valid: 0,
+            since: 0,
+            period: crate::stats::sliding::recompute_period(window),
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, x: f64, y: f64) {
+        if self.valid == 0 {
+            self.ax = x;
+            self.ay = y;
+            self.zero();
+        }
+        self.valid += 1;
+        let dx = x - self.ax;
+        let dy = y - self.ay;
+        self.sx += dx;
+        self.sy += dy;
+        self.sxx += dx * dx;
+        self.sxy += dx * dy;
+        self.syy += dy * dy;
+    }
+
+    #[inline(always)]
+    fn remove(&mut self, x: f64, y: f64) {
+        self.valid -= 1;
+        if self.valid == 0 {
+            self.zero();
+            return;
+        }
+        let dx = x - self.ax;
+        let dy = y - self.ay;
+        self.sx -= dx;
+        self.sy -= dy;
+        self.sxx -= dx * dx;
+        self.sxy -= dx * dy;
+        self.syy -= dy * dy;
+    }
+
+    fn zero(&mut self) {
+        self.sx = 0.0;
+        self.sy = 0.0;
+        self.sxx = 0.0;
+        self.sxy = 0.0;
+        self.syy = 0.0;
+    }
+
+    #[inline(always)]
+    fn push(&mut self, x: f64, y: f64) {
+        if x.is_finite() && y.is_finite() {
+            self.add(x, y);
+        }
+    }
+
+    #[inline(always)]
+    fn slide(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) -> bool {
+        if x_out.is_finite() && y_out.is_finite() {
+            self.remove(x_out, y_out);
+        }
+        self.push(x, y);
+        self.since += 1;
+        self.since >= self.period
+    }
+
+    #[cold]
+    fn recompute<I: Iterator<Item = (f64, f64)> + Clone>(&mut self, window: I) {
+        self.since = 0;
+        let finite = window.filter(|(x, y)| x.is_finite() && y.is_finite());
+        let Some((ax, ay)) = finite.clone().last() else {
+            self.valid = 0;
+            self.zero();
+            return;
+        };
+        self.valid = 0;
+        self.ax = ax;
+        self.ay = ay;
+        self.zero();
+        for (x, y) in finite {
+            self.valid += 1;
+            let dx = x - ax;
+            let dy = y - ay;
+            self.sx += dx;
+            self.sy += dy;
+            self.sxx += dx * dx;
+            self.sxy += dx * dy;
+            self.syy += dy * dy;
+        }
+    }
+
+    #[inline(always)]
+    fn slope(&self) -> f64 {
+        let n = self.valid as f64;
+        let cxx = self.sxx - self.sx * self.sx / n;
+        let cxy = self.sxy - self.sx * self.sy / n;
+        if self.valid < 2 || cxx <= 0.0 {
+            f64::NAN
+        } else {
+            cxy / cxx
+        }
+    }
+
+    fn fit(&self) -> Option<TrendFit> {
+        let slope = self.slope();
+        if slope.is_nan() {
+            return None;
+        }
+        let n = self.valid as f64;
+        let mx = self.sx / n;
+        let my = self.sy / n;
+        let cxx = self.sxx - self.sx * mx;
+        let cxy = self.sxy - self.sx * my;
+        let cyy = (self.syy - self.sy * my).max(0.0);
+        let intercept = (self.ay + my) - slope * (self.ax + mx);
+        let r2 = (cyy > 0.0).then(|| (cxy * cxy / (cxx * cyy)).clamp(0.0, 1.0));
+        Some(TrendFit {
+            n: self.valid,
+            slope,
+            intercept,
+            r2,
+        })
+    }
+}
+
+/// Least-squares trend of the last `window` (step, value) pairs. Pairs with a non-finite
+/// step or value occupy their slot but are not used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollingTrend {
+    steps: Ring,
+    values: Ring,
+    sums: TrendSums,
+    min_periods: usize,
+}
+
+fn resolve_trend_periods(window: usize, min_periods: Option<usize>) -> Result<usize> {
+    let m = resolve_min_periods(window, min_periods)?;
+    if m < 2 {
+        return Err(CoreError::param(
+            "min_periods",
+            format!("a trend needs at least 2 points, got {m}"),
+        ));
+    }
+    Ok(m)
+}
+
+impl RollingTrend {
+    /// A window of `window` pairs (at least 2); `min_periods` defaults to `window`.
+    pub fn new(window: usize, min_periods: Option<usize>) -> Result<Self> {
+        let min_periods = resolve_trend_periods(window, min_periods)?;
+        Ok(RollingTrend {
+            steps: Ring::new(window),
+            values: Ring::new(window),
+            sums: TrendSums::new(window),
+            min_periods,
+        })
+    }
+
+    /// Window length.
+    pub fn window(&self) -> usize {
+        self.steps.capacity()
+    }
+
+    /// Minimum number of usable pairs for a fit.
+    pub fn min_periods(&self) -> usize {
+        self.min_periods
+    }
+
+    /// Adds the pair (step, value).
+    #[inline]
+    pub fn update(&mut self, step: f64, value: f64) {
+        let x_out = self.steps.push(step);
+        let y_out = self.values.push(value);
+        match (x_out, y_out) {
+            (Some(xo), Some(yo)) => {
+                if self.sums.slide(step, value, xo, yo) {
+                    self.sums
+                        .recompute(self.steps.iter().zip(self.values.iter()));
+                }
+            }
+            _ => self.sums.push(step, value),
+        }
+    }
+
+    /// Usable pairs in the window.
+    pub fn count(&self) -> usize {
+        self.sums.valid
+    }
+
+    /// The fit over the window; `None` with fewer than `min_periods` pairs or when all steps
+    /// in the window are equal.
+    pub fn fit(&self) -> Option<TrendFit> {
+        if self.sums.valid < self.min_periods {
+            return None;
+        }
+        self.sums.fit()
+    }
+
+    /// Slope of the fit.
+    pub fn slope(&self) -> Option<f64> {
+        self.fit().map(|f| f.slope)
+    }
+}
+
+/// Rolling trend over aligned `steps`/`values` into `slope` and, when given, `intercept` and
+/// `r2` (NaN where not enough data). Bit-identical to feeding [`RollingTrend`] pair by pair.
+pub fn rolling_trend_batch(
+    steps: &[f64],
+    values: &[f64],
+    window: usize,
+    min_periods: Option<usize>,
+    slope: &mut [f64],
+    mut intercept: Option<&mut [f64]>,
+    mut r2: Option<&mut [f64]>,
+) -> Result<()> {
+    let min_periods = resolve_trend_periods(window, min_periods)?;
+    check_same_len("steps and values", steps.len(), values.len())?;
+    check_same_len("input and output", values.len(), slope.len())?;
+    for o in [&intercept, &r2].into_iter().flatten() {
+        check_same_len("input and output", values.len(), o.len())?;
+    }
+    let full = intercept.is_some() || r2.is_some();
+    let mut s = TrendSums::new(window);
+    for i in 0..values.len() {
+        if i < window {
+            s.push(steps[i], values[i]);
+        } else if s.slide(steps[i], values[i], steps[i - window], values[i - window]) {
+            let lo = i + 1 - window;
+            s.recompute(
+                steps[lo..=i]
+                    .iter()
+                    .copied()
+                    .zip(values[lo..=i].iter().copied()),
+            );
+        }
+        let ready = s.valid >= min_periods;
+        if !full {
+            slope[i] = if ready { s.slope() } else { f64::NAN };
+            continue;
+        }
+        let fit = if ready { s.fit() } else { None };
+        slope[i] = fit.map_or(f64::NAN, |f| f.slope);
+        if let Some(o) = intercept.as_deref_mut() {
+            o[i] = fit.map_or(f64::NAN, |f| f.intercept);
+        }
+        if let Some(o) = r2.as_deref_mut() {
+            o[i] = fit.and_then(|f| f.r2).unwrap_or(f64::NAN);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(xs: &[f64], ys: &[f64]) -> (f64, f64) {
+        let n = xs.len() as f64;
+        let mx = xs.iter().sum::<f64>() / n;
+        let my = ys.iter().sum::<f64>() / n;
+        let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+        let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+        let b = sxy / sxx;
+        (b, my - b * mx)
+    }
+
+    #[test]
+    fn huge_steps_short_window() {
+        let steps: Vec<f64> = (0..5000).map(|i| 1e9 + 3.0 * i as f64).collect();
+        let ys: Vec<f64> = (0..5000)
+            .map(|i| 0.5 + 1e-4 * i as f64 + 1e-3 * ((i * 7) % 5) as f64)
+            .collect();
+        let mut t = RollingTrend::new(8, None).unwrap();
+        for i in 0..steps.len() {
+            t.update(steps[i], ys[i]);
+            if i >= 7 {
+                let rel: Vec<f64> = steps[i - 7..=i].iter().map(|s| s - 1e9).collect();
+                let (b, _) = naive(&rel, &ys[i - 7..=i]);
+                let got = t.slope().unwrap();
+                assert!(
+                    (got - b).abs() < 1e-12 + 1e-9 * b.abs(),
+                    "{i}: {got} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_equals_batch_bitwise() {
+        let steps: Vec<f64> = (0..4000).map(|i| (i * 2) as f64).collect();
+        let ys: Vec<f64> = (0..4000)
+            .map(|i| {
+                if i % 101 == 0 {
+                    f64::NAN
+                } else {
+                    ((i * 7919) % 97) as f64
+                }
+            })
+            .collect();
+        let mut slope = vec![0.0; ys.len()];
+        let mut icpt = vec![0.0; ys.len()];
+        let mut r2 = vec![0.0; ys.len()];
+        rolling_trend_batch(
+            &steps,
+            &ys,
+            20,
+            Some(5),
+            &mut slope,
+            Some(&mut icpt),
+            Some(&mut r2),
+        )
+        .unwrap();
+        let mut only = vec![0.0; ys.len()];
+        rolling_trend_batch(&steps, &ys, 20, Some(5), &mut only, None, None).unwrap();
+        let mut t = RollingTrend::new(20, Some(5)).unwrap();
+        for i in 0..ys.len() {
+            t.update(steps[i], ys[i]);
+            let f = t.fit();
+            let s = f.map_or(f64::NAN, |f| f.slope);
+            assert!(s.to_bits() == slope[i].to_bits() || (s.is_nan() && slope[i].is_nan()));
+            assert!(s.to_bits() == only[i].to_bits() || (s.is_nan() && only[i].is_nan()));
+            let r = f.and_then(|f| f.r2).unwrap_or(f64::NAN);
+            assert!(r.to_bits() == r2[i].to_bits() || (r.is_nan() && r2[i].is_nan()));
+        }
+    }
+
+    #[test]
+    fn degenerate_inputs() {
+        let mut t = RollingTrend::new(3, None).unwrap();
+        for _ in 0..3 {
+            t.update(5.0, 1.0);
+        }
+        assert_eq!(t.fit(), None); // all steps equal
+        let mut t = RollingTrend::new(3, None).unwrap();
+        for i in 0..3 {
+            t.update(i as f64, 2.0);
+        }
+        let f = t.fit().unwrap();
+        assert_eq!(f.slope, 0.0);
+        assert_eq!(f.r2, None);
+        assert!(RollingTrend::new(1, None).is_err());
+        assert!(RollingTrend::new(5, Some(1)).is_err());
+    }
+}
