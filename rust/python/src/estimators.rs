@@ -240,7 +240,7 @@ pub struct PyQuantileSketch {
 #[pymethods]
 impl PyQuantileSketch {
     #[new]
-    #[pyo3(signature = (k = QuantileSketch::DEFAULT_K))]
+    #[pyo3(signature = (k = 2048))]
     fn new(k: usize) -> PyResult<Self> {
         Ok(PyQuantileSketch {
             inner: QuantileSketch::new(k).py()?,

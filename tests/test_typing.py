@@ -1,0 +1,27 @@
+"""Type-checked (mypy --strict in .ci/run) usage of the public API; also run as a test."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from rlforensics import stats
+
+
+def typed_usage() -> float:
+    x: npt.NDArray[np.float64] = np.linspace(0.0, 1.0, 100)
+    m = stats.Moments()
+    m.update_many(x)
+    both: stats.Moments = m + stats.Moments()
+    mean: float | None = both.mean()
+    std: npt.NDArray[np.float64] = stats.rolling_std(x, 10)
+    report = stats.controller_metrics(x, None, 0.5, 0.1)
+    kind: str = report["controller"]
+    fit = stats.RollingTrend(5)
+    fit.update(1.0, 2.0)
+    assert kind == "unknown" and mean is not None
+    return float(std[-1]) + mean
+
+
+def test_typed_usage() -> None:
+    assert typed_usage() > 0.5
