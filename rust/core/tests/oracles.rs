@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use rlforensics_core::state::{from_bytes, to_bytes};
 use rlforensics_core::stats::{
-    interpolate_sorted, rolling_moments_batch, MomentKind, Moments, QuantileSketch,
-    RollingExtrema, RollingMoments, RollingQuantile,
+    interpolate_sorted, rolling_moments_batch, MomentKind, Moments, QuantileSketch, RollingExtrema,
+    RollingMoments, RollingQuantile,
 };
 use rlforensics_core::trend::RollingTrend;
 

@@ -57,7 +57,11 @@ fn constant_input_variance_is_exactly_zero() {
         assert_eq!(r.variance(1), Some(0.0));
         assert_eq!(r.mean(), Some(c));
         assert_eq!(e.variance(), Some(0.0));
-        assert_eq!(m.skewness(true), None, "skewness of a constant is undefined");
+        assert_eq!(
+            m.skewness(true),
+            None,
+            "skewness of a constant is undefined"
+        );
     }
 }
 
@@ -78,7 +82,13 @@ fn nonfinite_values_never_poison_sums() {
     assert_eq!(ks.n_a, 2);
     assert!(histogram_kl(&[f64::NAN], &[1.0], None).unwrap().is_none());
     let cfg = ControllerConfig::new(0.1, 0.01, None, 3, 2).unwrap();
-    let r = controller_batch(cfg, &[f64::NAN, 0.1, 0.1], Some(&[1.0, f64::NAN, 1.0]), None).unwrap();
+    let r = controller_batch(
+        cfg,
+        &[f64::NAN, 0.1, 0.1],
+        Some(&[1.0, f64::NAN, 1.0]),
+        None,
+    )
+    .unwrap();
     assert_eq!(r.nonfinite_kl, 1);
     assert_eq!(r.invalid_coef, 1);
     assert_eq!(r.controller, ControllerKind::Fixed);
@@ -129,5 +139,8 @@ fn sliding_sums_do_not_drift_over_long_runs() {
             worst = worst.max(rel);
         }
     }
-    assert!(worst < 1e-6, "relative variance error after {steps} steps: {worst}");
+    assert!(
+        worst < 1e-6,
+        "relative variance error after {steps} steps: {worst}"
+    );
 }
