@@ -5,7 +5,37 @@ from typing import Literal, final
 import numpy as np
 import numpy.typing as npt
 
-__all__: list[str]
+__all__ = [
+    "ControllerAnalyzer",
+    "DriftDetector",
+    "EWMoments",
+    "Moments",
+    "QuantileSketch",
+    "RollingMinMax",
+    "RollingMoments",
+    "RollingQuantile",
+    "RollingTrend",
+    "__version__",
+    "build_profile",
+    "controller_metrics",
+    "ewm_mean",
+    "ewm_var",
+    "histogram_kl",
+    "ks_2samp",
+    "mann_kendall",
+    "rolling_kurt",
+    "rolling_max",
+    "rolling_mean",
+    "rolling_min",
+    "rolling_quantile",
+    "rolling_skew",
+    "rolling_slope",
+    "rolling_std",
+    "rolling_trend",
+    "rolling_var",
+    "theil_sen",
+]
+
 __version__: str
 build_profile: Literal["debug", "release"]
 

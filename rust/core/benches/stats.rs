@@ -162,6 +162,31 @@ fn bench_rolling(c: &mut Criterion) {
     });
     g.finish();
 
+    // The Python batch API allocates a fresh `vec![0.0; n]` per call (zeroed pages from the
+    // OS, first-touch faults while the kernel writes). Same kernels, that allocation included.
+    let mut g = group(c, "fresh_output");
+    for (name, kind) in [
+        ("mean", MomentKind::Mean),
+        ("std", MomentKind::Std { ddof: 1 }),
+    ] {
+        g.bench_function(format!("{name}/w{WINDOW}"), |b| {
+            b.iter(|| {
+                let mut fresh = vec![0.0; N];
+                rolling_moments_batch(black_box(&xs), WINDOW, None, kind, &mut fresh).unwrap();
+                fresh
+            });
+        });
+    }
+    g.bench_function(format!("slope/w{WINDOW}"), |b| {
+        b.iter(|| {
+            let mut fresh = vec![0.0; N];
+            rolling_trend_batch(&steps, black_box(&xs), WINDOW, None, &mut fresh, None, None)
+                .unwrap();
+            fresh
+        });
+    });
+    g.finish();
+
     let mut g = group(c, "floor");
     g.bench_function("sum+sumsq one pass (read)", |b| {
         b.iter(|| black_box(sum_and_squares(black_box(&xs))));

@@ -66,8 +66,27 @@ impl RollingQuantile {
         self.min_periods
     }
 
+    /// First index holding a value ≥ `x`. Only finite values are stored, so plain `<` is a
+    /// total order here (−0.0 and 0.0 compare equal, which no quantile can tell apart).
+    #[inline(always)]
     fn position(&self, x: f64) -> usize {
-        self.sorted.partition_point(|v| v.total_cmp(&x).is_lt())
+        self.sorted.partition_point(|&v| v < x)
+    }
+
+    /// Positions of `a` and `b` (as [`RollingQuantile::position`]). Short windows count in one
+    /// branch-free pass, which the compiler vectorises and which measured faster than two
+    /// binary searches (each step waits on a load) or an insertion walk (mispredicted exits).
+    #[inline(always)]
+    fn positions(&self, a: f64, b: f64) -> (usize, usize) {
+        if self.sorted.len() > 256 {
+            return (self.position(a), self.position(b));
+        }
+        let (mut i, mut j) = (0usize, 0usize);
+        for &v in &self.sorted {
+            i += usize::from(v < a);
+            j += usize::from(v < b);
+        }
+        (i, j)
     }
 
     /// Adds one observation.
@@ -77,8 +96,7 @@ impl RollingQuantile {
         let x_in = x.is_finite().then_some(x);
         match (out, x_in) {
             (Some(o), Some(x)) => {
-                let i = self.position(o);
-                let j = self.position(x);
+                let (i, j) = self.positions(o, x);
                 if j > i {
                     // x goes after o: shift (i, j) left by one.
                     self.sorted.copy_within(i + 1..j, i);
@@ -114,6 +132,7 @@ impl RollingQuantile {
 
     /// The `q`-quantile of the window with linear interpolation (`None` if `q` is outside
     /// [0, 1] or there is not enough data).
+    #[inline]
     pub fn quantile(&self, q: f64) -> Option<f64> {
         if !(0.0..=1.0).contains(&q) || self.sorted.len() < self.min_periods {
             return None;

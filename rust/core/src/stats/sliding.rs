@@ -25,6 +25,8 @@ pub(crate) struct SlidingSums {
     sums: [f64; 4],
     /// Finite values currently in the window.
     valid: usize,
+    /// 1 / valid, cached because it changes only when a missing value enters or leaves.
+    inv_valid: f64,
     /// Slides since the last exact recomputation.
     since: usize,
     period: usize,
@@ -48,6 +50,7 @@ impl SlidingSums {
             anchor: 0.0,
             sums: [0.0; 4],
             valid: 0,
+            inv_valid: 0.0,
             since: 0,
             period: recompute_period(window),
             run: 0,
@@ -62,6 +65,7 @@ impl SlidingSums {
             self.sums = [0.0; 4];
         }
         self.valid += 1;
+        self.inv_valid = 1.0 / self.valid as f64;
         let d = x - self.anchor;
         let mut p = d;
         for k in 0..P {
@@ -75,8 +79,10 @@ impl SlidingSums {
         self.valid -= 1;
         if self.valid == 0 {
             self.sums = [0.0; 4];
+            self.inv_valid = 0.0;
             return;
         }
+        self.inv_valid = 1.0 / self.valid as f64;
         let d = x - self.anchor;
         let mut p = d;
         for k in 0..P {
@@ -112,11 +118,24 @@ impl SlidingSums {
     #[inline(always)]
     pub(crate) fn slide<const P: usize>(&mut self, x_in: f64, x_out: f64) -> bool {
         self.track_run(x_in);
-        if x_out.is_finite() {
-            self.remove::<P>(x_out);
-        }
-        if x_in.is_finite() {
-            self.add::<P>(x_in);
+        if x_in.is_finite() & x_out.is_finite() {
+            // The common case: one fused update per sum keeps the loop-carried dependency
+            // to a single addition, and the count (and 1/count) does not change.
+            let di = x_in - self.anchor;
+            let dout = x_out - self.anchor;
+            let (mut pi, mut po) = (di, dout);
+            for k in 0..P {
+                self.sums[k] += pi - po;
+                pi *= di;
+                po *= dout;
+            }
+        } else {
+            if x_out.is_finite() {
+                self.remove::<P>(x_out);
+            }
+            if x_in.is_finite() {
+                self.add::<P>(x_in);
+            }
         }
         self.since += 1;
         self.since >= self.period
@@ -132,6 +151,7 @@ impl SlidingSums {
         self.since = 0;
         let Some(anchor) = window.clone().filter(|x| x.is_finite()).last() else {
             self.valid = 0;
+            self.inv_valid = 0.0;
             self.sums = [0.0; 4];
             return;
         };
@@ -147,6 +167,7 @@ impl SlidingSums {
                 p *= d;
             }
         }
+        self.inv_valid = 1.0 / self.valid as f64;
     }
 
     /// Finite values in the window.
@@ -167,7 +188,7 @@ impl SlidingSums {
         if self.constant(n_obs) {
             return self.last;
         }
-        self.anchor + self.sums[0] / self.valid as f64
+        self.anchor + self.sums[0] * self.inv_valid
     }
 
     /// Sum of squared deviations from the mean (M2), never negative.
@@ -177,7 +198,7 @@ impl SlidingSums {
             return 0.0;
         }
         let s1 = self.sums[0];
-        (self.sums[1] - s1 * s1 / self.valid as f64).max(0.0)
+        (self.sums[1] - s1 * s1 * self.inv_valid).max(0.0)
     }
 
     /// All central sums up to the fourth (needs P = 4 updates; P = 3 leaves m4 meaningless).
@@ -193,7 +214,7 @@ impl SlidingSums {
             };
         }
         let [s1, s2, s3, s4] = self.sums;
-        let mu = s1 / n;
+        let mu = s1 * self.inv_valid;
         let mu2 = mu * mu;
         let m2 = (s2 - s1 * mu).max(0.0);
         let m3 = s3 - 3.0 * mu * s2 + 2.0 * mu2 * s1;

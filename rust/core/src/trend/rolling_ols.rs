@@ -102,10 +102,22 @@ impl TrendSums {
 
     #[inline(always)]
     fn slide(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) -> bool {
-        if x_out.is_finite() && y_out.is_finite() {
-            self.remove(x_out, y_out);
+        let out_ok = x_out.is_finite() & y_out.is_finite();
+        if out_ok & x.is_finite() & y.is_finite() {
+            // Common case: one fused update per sum, count unchanged.
+            let (dx, dy) = (x - self.ax, y - self.ay);
+            let (ox, oy) = (x_out - self.ax, y_out - self.ay);
+            self.sx += dx - ox;
+            self.sy += dy - oy;
+            self.sxx += dx * dx - ox * ox;
+            self.sxy += dx * dy - ox * oy;
+            self.syy += dy * dy - oy * oy;
+        } else {
+            if out_ok {
+                self.remove(x_out, y_out);
+            }
+            self.push(x, y);
         }
-        self.push(x, y);
         self.since += 1;
         self.since >= self.period
     }
@@ -137,9 +149,10 @@ impl TrendSums {
 
     #[inline(always)]
     fn slope(&self) -> f64 {
-        let n = self.valid as f64;
-        let cxx = self.sxx - self.sx * self.sx / n;
-        let cxy = self.sxy - self.sx * self.sy / n;
+        // cxx and cxy share the factor sx / n: one division for the mean, one for the slope.
+        let mx = self.sx / self.valid as f64;
+        let cxx = self.sxx - self.sx * mx;
+        let cxy = self.sxy - mx * self.sy;
         if self.valid < 2 || cxx <= 0.0 {
             f64::NAN
         } else {
@@ -156,7 +169,7 @@ impl TrendSums {
         let mx = self.sx / n;
         let my = self.sy / n;
         let cxx = self.sxx - self.sx * mx;
-        let cxy = self.sxy - self.sx * my;
+        let cxy = self.sxy - mx * self.sy;
         let cyy = (self.syy - self.sy * my).max(0.0);
         let intercept = (self.ay + my) - slope * (self.ax + mx);
         let r2 = (cyy > 0.0).then(|| (cxy * cxy / (cxx * cyy)).clamp(0.0, 1.0));
