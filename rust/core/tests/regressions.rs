@@ -144,3 +144,24 @@ fn sliding_sums_do_not_drift_over_long_runs() {
         "relative variance error after {steps} steps: {worst}"
     );
 }
+
+/// A level jump into a quiet stretch leaves the anchor far from the window; the variance must
+/// not lose precision until the next periodic recompute (found by the property tests).
+#[test]
+fn level_jump_then_quiet_window_keeps_precision() {
+    let mut xs = vec![0.0; 10];
+    xs.extend((0..40).map(|i| 1e3 + 1e-5 * ((i * 7) % 5) as f64));
+    let mut r = RollingMoments::new(8, None).unwrap();
+    for (i, &x) in xs.iter().enumerate() {
+        r.update(x);
+        if i >= 17 {
+            let w: Vec<f64> = xs[i - 7..=i].iter().map(|v| v - 1e3).collect();
+            let exact = window_var(&w);
+            let got = r.variance(1).unwrap();
+            assert!(
+                (got - exact).abs() <= 1e-9 * exact,
+                "step {i}: {got} vs {exact}"
+            );
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Batch functions over NumPy arrays: zero-copy input, GIL released, NumPy output.
 //! Each gives the same numbers, bit for bit, as feeding the matching streaming class.
 
-use numpy::PyArray1;
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rlforensics_core::control::{controller_batch, ControllerConfig};
@@ -14,7 +14,7 @@ use rlforensics_core::trend::{mann_kendall as core_mk, rolling_trend_batch, thei
 use rlforensics_core::CoreError;
 
 use crate::analyzers::{kl_dict, ks_dict, report_dict};
-use crate::arrays::{slice, to_numpy, Floats};
+use crate::arrays::{fill_detached, new_output, slice, Floats};
 use crate::errors::IntoPy;
 use crate::estimators::ew_spec;
 
@@ -27,9 +27,9 @@ fn map_array<'py>(
     f: impl FnOnce(&[f64], &mut [f64]) -> Result<(), CoreError> + Send,
 ) -> Out<'py> {
     let xs = slice(x);
-    let mut out = vec![0.0; xs.len()];
-    py.detach(|| f(&xs, &mut out)).py()?;
-    Ok(to_numpy(py, out))
+    let out = new_output(py, xs.len());
+    fill_detached(py, &out, |buf| f(&xs, buf))?.py()?;
+    Ok(out)
 }
 
 fn moments<'py>(
@@ -212,20 +212,27 @@ fn rolling_trend<'py>(
     let steps = slice(&steps);
     let xs = slice(&x);
     let n = xs.len();
-    let (mut slope, mut icpt, mut r2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    py.detach(|| {
+    let (slope, icpt, r2) = (new_output(py, n), new_output(py, n), new_output(py, n));
+    let mut icpt_rw = icpt.readwrite();
+    let mut r2_rw = r2.readwrite();
+    let contiguous =
+        |e: numpy::AsSliceError| pyo3::exceptions::PyRuntimeError::new_err(e.to_string());
+    let icpt_buf = icpt_rw.as_slice_mut().map_err(contiguous)?;
+    let r2_buf = r2_rw.as_slice_mut().map_err(contiguous)?;
+    fill_detached(py, &slope, |buf| {
         rolling_trend_batch(
             &steps,
             &xs,
             window,
             min_periods,
-            &mut slope,
-            Some(&mut icpt),
-            Some(&mut r2),
+            buf,
+            Some(icpt_buf),
+            Some(r2_buf),
         )
-    })
+    })?
     .py()?;
-    Ok((to_numpy(py, slope), to_numpy(py, icpt), to_numpy(py, r2)))
+    drop((icpt_rw, r2_rw));
+    Ok((slope, icpt, r2))
 }
 
 /// Theil–Sen slope of `x` against `steps`: {"slope", "intercept", "n"} or None. O(n²).

@@ -103,7 +103,7 @@ impl RollingMoments {
         if !self.ready() || n <= ddof as usize {
             return None;
         }
-        Some(self.sums.m2(self.ring.len()) / (n - ddof as usize) as f64)
+        Some(self.sums.m2(self.ring.len()) * self.sums.inv_dof(ddof))
     }
 
     /// Standard deviation with divisor `n - ddof`.
@@ -167,7 +167,7 @@ fn var_of(s: &SlidingSums, n_obs: usize, ddof: u32) -> f64 {
     if n <= ddof as usize {
         return f64::NAN;
     }
-    s.m2(n_obs) / (n - ddof as usize) as f64
+    s.m2(n_obs) * s.inv_dof(ddof)
 }
 
 /// The shared batch loop: fill, then slide reading the leaving value straight from `xs`.

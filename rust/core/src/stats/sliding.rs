@@ -6,6 +6,8 @@
 //! by re-anchoring: every `period` slides the sums are recomputed exactly from the window with
 //! the anchor moved to its newest value. The error therefore depends on `period`, never on how
 //! many steps came before, and the cost is one extra pass over the window per `period` steps.
+//! For variance and higher moments the sums are also re-anchored as soon as the mean has
+//! moved far from the anchor relative to the spread (see `far_from_anchor`).
 //!
 //! A run of identical values is tracked separately so that a constant window reports its value
 //! and a variance of exactly 0, whatever residue the sums carry.
@@ -25,8 +27,10 @@ pub(crate) struct SlidingSums {
     sums: [f64; 4],
     /// Finite values currently in the window.
     valid: usize,
-    /// 1 / valid, cached because it changes only when a missing value enters or leaves.
+    /// 1 / valid and 1 / (valid - 1), cached because they change only when a missing value
+    /// enters or leaves (a division per output would dominate the loop).
     inv_valid: f64,
+    inv_valid_m1: f64,
     /// Slides since the last exact recomputation.
     since: usize,
     period: usize,
@@ -51,10 +55,27 @@ impl SlidingSums {
             sums: [0.0; 4],
             valid: 0,
             inv_valid: 0.0,
+            inv_valid_m1: 0.0,
             since: 0,
             period: recompute_period(window),
             run: 0,
             last: f64::NAN,
+        }
+    }
+
+    fn set_inverses(&mut self) {
+        let n = self.valid as f64;
+        self.inv_valid = if self.valid > 0 { 1.0 / n } else { 0.0 };
+        self.inv_valid_m1 = if self.valid > 1 { 1.0 / (n - 1.0) } else { 0.0 };
+    }
+
+    /// 1 / (valid − ddof); the caller ensures valid > ddof.
+    #[inline(always)]
+    pub(crate) fn inv_dof(&self, ddof: u32) -> f64 {
+        match ddof {
+            0 => self.inv_valid,
+            1 => self.inv_valid_m1,
+            d => 1.0 / (self.valid - d as usize) as f64,
         }
     }
 
@@ -65,7 +86,7 @@ impl SlidingSums {
             self.sums = [0.0; 4];
         }
         self.valid += 1;
-        self.inv_valid = 1.0 / self.valid as f64;
+        self.set_inverses();
         let d = x - self.anchor;
         let mut p = d;
         for k in 0..P {
@@ -79,10 +100,10 @@ impl SlidingSums {
         self.valid -= 1;
         if self.valid == 0 {
             self.sums = [0.0; 4];
-            self.inv_valid = 0.0;
+            self.set_inverses();
             return;
         }
-        self.inv_valid = 1.0 / self.valid as f64;
+        self.set_inverses();
         let d = x - self.anchor;
         let mut p = d;
         for k in 0..P {
@@ -138,7 +159,18 @@ impl SlidingSums {
             }
         }
         self.since += 1;
-        self.since >= self.period
+        self.since >= self.period || (P >= 2 && self.far_from_anchor())
+    }
+
+    /// True when the window mean has moved so far from the anchor that `S2 − S1²/n` would
+    /// cancel more than four digits (n·μ² > 10⁴·M2), e.g. after a level jump into a quiet
+    /// stretch. Recomputing then re-anchors inside the window; it cannot fire again until the
+    /// mean wanders off by another 100 standard deviations, so the cost stays amortised.
+    #[inline(always)]
+    fn far_from_anchor(&self) -> bool {
+        let s1 = self.sums[0];
+        let mu = s1 * self.inv_valid;
+        s1 * mu > 1e4 * (self.sums[1] - s1 * mu)
     }
 
     /// Recomputes the sums exactly from the window (oldest first), anchored at its newest
@@ -151,7 +183,7 @@ impl SlidingSums {
         self.since = 0;
         let Some(anchor) = window.clone().filter(|x| x.is_finite()).last() else {
             self.valid = 0;
-            self.inv_valid = 0.0;
+            self.set_inverses();
             self.sums = [0.0; 4];
             return;
         };
@@ -167,7 +199,7 @@ impl SlidingSums {
                 p *= d;
             }
         }
-        self.inv_valid = 1.0 / self.valid as f64;
+        self.set_inverses();
     }
 
     /// Finite values in the window.

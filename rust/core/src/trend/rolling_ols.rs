@@ -100,8 +100,9 @@ impl TrendSums {
         }
     }
 
+    /// `YY` = false skips Σdy², which only R² needs (the slope-only batch path).
     #[inline(always)]
-    fn slide(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) -> bool {
+    fn slide<const YY: bool>(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) -> bool {
         let out_ok = x_out.is_finite() & y_out.is_finite();
         if out_ok & x.is_finite() & y.is_finite() {
             // Common case: one fused update per sum, count unchanged.
@@ -111,7 +112,9 @@ impl TrendSums {
             self.sy += dy - oy;
             self.sxx += dx * dx - ox * ox;
             self.sxy += dx * dy - ox * oy;
-            self.syy += dy * dy - oy * oy;
+            if YY {
+                self.syy += dy * dy - oy * oy;
+            }
         } else {
             if out_ok {
                 self.remove(x_out, y_out);
@@ -232,7 +235,7 @@ impl RollingTrend {
         let y_out = self.values.push(value);
         match (x_out, y_out) {
             (Some(xo), Some(yo)) => {
-                if self.sums.slide(step, value, xo, yo) {
+                if self.sums.slide::<true>(step, value, xo, yo) {
                     self.sums
                         .recompute(self.steps.iter().zip(self.values.iter()));
                 }
@@ -281,9 +284,15 @@ pub fn rolling_trend_batch(
     let full = intercept.is_some() || r2.is_some();
     let mut s = TrendSums::new(window);
     for i in 0..values.len() {
-        if i < window {
+        let recompute = if i < window {
             s.push(steps[i], values[i]);
-        } else if s.slide(steps[i], values[i], steps[i - window], values[i - window]) {
+            false
+        } else if full {
+            s.slide::<true>(steps[i], values[i], steps[i - window], values[i - window])
+        } else {
+            s.slide::<false>(steps[i], values[i], steps[i - window], values[i - window])
+        };
+        if recompute {
             let lo = i + 1 - window;
             s.recompute(
                 steps[lo..=i]
