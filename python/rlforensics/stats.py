@@ -43,9 +43,10 @@ Shared conventions:
     sample index).
 ``controller``, ``responsiveness``, ``response_lag``, ``invalid_coef``
     ``"unknown"`` without a coefficient, ``"fixed"`` for a constant one (no controller, not
-    an unresponsive one), ``"adaptive"`` otherwise, with the best correlation of
-    ``kl - target`` at lag L with the change of ``log(coef)``, over L = 0..``max_lag``
-    (positive: the coefficient acts against the error).
+    an unresponsive one), ``"adaptive"`` otherwise, with the correlation of ``kl - target``
+    at lag L with the change of ``log(coef)`` at the L in 0..``max_lag`` where it is largest in
+    magnitude, sign kept (positive: the coefficient acts against the error; negative: it acts
+    the wrong way; about 0: it does not react).
 """
 
 from __future__ import annotations

@@ -162,9 +162,10 @@ fn bench_rolling(c: &mut Criterion) {
     });
     g.finish();
 
-    // The Python batch API allocates a fresh `vec![0.0; n]` per call (zeroed pages from the
-    // OS, first-touch faults while the kernel writes). Same kernels, that allocation included.
-    let mut g = group(c, "fresh_output");
+    // Same kernels writing into a fresh `vec![0.0; n]` per call: zeroed 4 KiB pages from the
+    // OS, faulted in while the kernel writes. This was the Python binding's output path before
+    // it switched to NumPy-allocated outputs (huge pages); kept to show what allocation costs.
+    let mut g = group(c, "fresh_vec_output");
     for (name, kind) in [
         ("mean", MomentKind::Mean),
         ("std", MomentKind::Std { ddof: 1 }),

@@ -8,6 +8,19 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{CoreError, Result};
 
+/// Invariants a restored state must satisfy before it is used: a snapshot that decodes but
+/// breaks them (a window of 0, a missing compactor level) is refused instead of panicking
+/// on the next update.
+pub trait Validate {
+    /// `Ok` when the state is one the constructors and updates could have produced.
+    fn validate(&self) -> Result<()>;
+}
+
+/// Shorthand for a failed invariant.
+pub(crate) fn invalid(what: &str) -> CoreError {
+    CoreError::State(format!("inconsistent state: {what}"))
+}
+
 const MAGIC: &[u8; 4] = b"RLF1";
 
 /// Serializes `value` with its type `tag`.
@@ -24,7 +37,7 @@ pub fn to_bytes<T: Serialize>(tag: &str, value: &T) -> Vec<u8> {
 }
 
 /// Restores a state written by [`to_bytes`] with the same `tag`.
-pub fn from_bytes<T: DeserializeOwned>(tag: &str, bytes: &[u8]) -> Result<T> {
+pub fn from_bytes<T: DeserializeOwned + Validate>(tag: &str, bytes: &[u8]) -> Result<T> {
     let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
         CoreError::State("not an rlforensics state (bad magic or version)".into())
     })?;
@@ -42,12 +55,20 @@ pub fn from_bytes<T: DeserializeOwned>(tag: &str, bytes: &[u8]) -> Result<T> {
             String::from_utf8_lossy(found)
         )));
     }
-    postcard::from_bytes(payload).map_err(|e| CoreError::State(e.to_string()))
+    let value: T = postcard::from_bytes(payload).map_err(|e| CoreError::State(e.to_string()))?;
+    value.validate()?;
+    Ok(value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Validate for (u64, f64, Vec<f64>) {
+        fn validate(&self) -> Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn round_trip_and_tag_check() {

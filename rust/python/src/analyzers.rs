@@ -72,11 +72,14 @@ impl PyDriftDetector {
     #[new]
     #[pyo3(signature = (reference_size, window, min_window = None, alpha = 0.01))]
     fn new(
-        reference_size: usize,
-        window: usize,
-        min_window: Option<usize>,
+        reference_size: i64,
+        window: i64,
+        min_window: Option<i64>,
         alpha: f64,
     ) -> PyResult<Self> {
+        let reference_size = crate::errors::count("reference_size", reference_size)?;
+        let window = crate::errors::count("window", window)?;
+        let min_window = crate::errors::opt_count("min_window", min_window)?;
         Ok(PyDriftDetector {
             inner: DriftDetector::new(reference_size, window, min_window, alpha).py()?,
         })
@@ -134,8 +137,9 @@ impl PyDriftDetector {
     fn histogram_kl<'py>(
         &self,
         py: Python<'py>,
-        bins: Option<usize>,
+        bins: Option<i64>,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let bins = crate::errors::opt_count("bins", bins)?;
         self.inner
             .histogram_kl(bins)
             .py()?
@@ -183,9 +187,11 @@ impl PyControllerAnalyzer {
         target: f64,
         tolerance: f64,
         deadband: Option<f64>,
-        settle_hold: u32,
-        max_lag: u32,
+        settle_hold: i64,
+        max_lag: i64,
     ) -> PyResult<Self> {
+        let settle_hold = crate::errors::count32("settle_hold", settle_hold)?;
+        let max_lag = crate::errors::count32("max_lag", max_lag)?;
         let cfg = ControllerConfig::new(target, tolerance, deadband, settle_hold, max_lag).py()?;
         Ok(PyControllerAnalyzer {
             inner: ControllerAnalyzer::new(cfg),

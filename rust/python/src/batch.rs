@@ -50,9 +50,11 @@ fn moments<'py>(
 fn rolling_mean<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
+    window: i64,
+    min_periods: Option<i64>,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     moments(py, &x, window, min_periods, MomentKind::Mean)
 }
 
@@ -62,10 +64,13 @@ fn rolling_mean<'py>(
 fn rolling_var<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
-    ddof: u32,
+    window: i64,
+    min_periods: Option<i64>,
+    ddof: i64,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
+    let ddof = crate::errors::count32("ddof", ddof)?;
     moments(py, &x, window, min_periods, MomentKind::Var { ddof })
 }
 
@@ -75,10 +80,13 @@ fn rolling_var<'py>(
 fn rolling_std<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
-    ddof: u32,
+    window: i64,
+    min_periods: Option<i64>,
+    ddof: i64,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
+    let ddof = crate::errors::count32("ddof", ddof)?;
     moments(py, &x, window, min_periods, MomentKind::Std { ddof })
 }
 
@@ -88,10 +96,12 @@ fn rolling_std<'py>(
 fn rolling_skew<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
+    window: i64,
+    min_periods: Option<i64>,
     bias: bool,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     moments(py, &x, window, min_periods, MomentKind::Skew { bias })
 }
 
@@ -101,10 +111,12 @@ fn rolling_skew<'py>(
 fn rolling_kurt<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
+    window: i64,
+    min_periods: Option<i64>,
     bias: bool,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     moments(py, &x, window, min_periods, MomentKind::Kurt { bias })
 }
 
@@ -114,9 +126,11 @@ fn rolling_kurt<'py>(
 fn rolling_min<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
+    window: i64,
+    min_periods: Option<i64>,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     map_array(py, &x, |xs, out| {
         rolling_min_batch(xs, window, min_periods, out)
     })
@@ -128,9 +142,11 @@ fn rolling_min<'py>(
 fn rolling_max<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
+    window: i64,
+    min_periods: Option<i64>,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     map_array(py, &x, |xs, out| {
         rolling_max_batch(xs, window, min_periods, out)
     })
@@ -142,10 +158,12 @@ fn rolling_max<'py>(
 fn rolling_quantile<'py>(
     py: Python<'py>,
     x: Floats<'_>,
-    window: usize,
+    window: i64,
     q: f64,
-    min_periods: Option<usize>,
+    min_periods: Option<i64>,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     map_array(py, &x, |xs, out| {
         rolling_quantile_batch(xs, window, q, min_periods, out)
     })
@@ -188,9 +206,11 @@ fn rolling_slope<'py>(
     py: Python<'py>,
     steps: Floats<'_>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
+    window: i64,
+    min_periods: Option<i64>,
 ) -> Out<'py> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     let steps = slice(&steps);
     map_array(py, &x, |xs, out| {
         rolling_trend_batch(&steps, xs, window, min_periods, out, None, None)
@@ -206,9 +226,11 @@ fn rolling_trend<'py>(
     py: Python<'py>,
     steps: Floats<'_>,
     x: Floats<'_>,
-    window: usize,
-    min_periods: Option<usize>,
+    window: i64,
+    min_periods: Option<i64>,
 ) -> PyResult<(Arr<'py>, Arr<'py>, Arr<'py>)> {
+    let window = crate::errors::count("window", window)?;
+    let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
     let steps = slice(&steps);
     let xs = slice(&x);
     let n = xs.len();
@@ -293,8 +315,9 @@ fn histogram_kl<'py>(
     py: Python<'py>,
     reference: Floats<'_>,
     current: Floats<'_>,
-    bins: Option<usize>,
+    bins: Option<i64>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let bins = crate::errors::opt_count("bins", bins)?;
     let r = slice(&reference);
     let c = slice(&current);
     py.detach(|| core_histogram_kl(&r, &c, bins))
@@ -315,9 +338,11 @@ fn controller_metrics<'py>(
     tolerance: f64,
     steps: Option<Floats<'_>>,
     deadband: Option<f64>,
-    settle_hold: u32,
-    max_lag: u32,
+    settle_hold: i64,
+    max_lag: i64,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let settle_hold = crate::errors::count32("settle_hold", settle_hold)?;
+    let max_lag = crate::errors::count32("max_lag", max_lag)?;
     let cfg = ControllerConfig::new(target, tolerance, deadband, settle_hold, max_lag).py()?;
     let kl = slice(&kl);
     let coef = coef.as_ref().map(slice);

@@ -73,14 +73,14 @@ impl PyMoments {
 
     /// Variance with divisor n - ddof.
     #[pyo3(signature = (ddof = 1))]
-    fn variance(&self, ddof: u32) -> Option<f64> {
-        self.inner.variance(ddof)
+    fn variance(&self, ddof: i64) -> PyResult<Option<f64>> {
+        Ok(self.inner.variance(crate::errors::count32("ddof", ddof)?))
     }
 
     /// Standard deviation with divisor n - ddof.
     #[pyo3(signature = (ddof = 1))]
-    fn std(&self, ddof: u32) -> Option<f64> {
-        self.inner.std(ddof)
+    fn std(&self, ddof: i64) -> PyResult<Option<f64>> {
+        Ok(self.inner.std(crate::errors::count32("ddof", ddof)?))
     }
 
     /// Skewness: bias=True is scipy's default g1, bias=False is pandas' adjusted G1.
@@ -241,7 +241,8 @@ pub struct PyQuantileSketch {
 impl PyQuantileSketch {
     #[new]
     #[pyo3(signature = (k = 2048))]
-    fn new(k: usize) -> PyResult<Self> {
+    fn new(k: i64) -> PyResult<Self> {
+        let k = crate::errors::count("k", k)?;
         Ok(PyQuantileSketch {
             inner: QuantileSketch::new(k).py()?,
         })

@@ -24,7 +24,9 @@ pub struct PyRollingMoments {
 impl PyRollingMoments {
     #[new]
     #[pyo3(signature = (window, min_periods = None))]
-    fn new(window: usize, min_periods: Option<usize>) -> PyResult<Self> {
+    fn new(window: i64, min_periods: Option<i64>) -> PyResult<Self> {
+        let window = crate::errors::count("window", window)?;
+        let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
         Ok(PyRollingMoments {
             inner: RollingMoments::new(window, min_periods).py()?,
         })
@@ -67,14 +69,14 @@ impl PyRollingMoments {
 
     /// Window variance with divisor n - ddof.
     #[pyo3(signature = (ddof = 1))]
-    fn variance(&self, ddof: u32) -> Option<f64> {
-        self.inner.variance(ddof)
+    fn variance(&self, ddof: i64) -> PyResult<Option<f64>> {
+        Ok(self.inner.variance(crate::errors::count32("ddof", ddof)?))
     }
 
     /// Window standard deviation with divisor n - ddof.
     #[pyo3(signature = (ddof = 1))]
-    fn std(&self, ddof: u32) -> Option<f64> {
-        self.inner.std(ddof)
+    fn std(&self, ddof: i64) -> PyResult<Option<f64>> {
+        Ok(self.inner.std(crate::errors::count32("ddof", ddof)?))
     }
 
     /// Window skewness (bias=True: scipy g1; bias=False: pandas G1).
@@ -115,7 +117,9 @@ pub struct PyRollingMinMax {
 impl PyRollingMinMax {
     #[new]
     #[pyo3(signature = (window, min_periods = None))]
-    fn new(window: usize, min_periods: Option<usize>) -> PyResult<Self> {
+    fn new(window: i64, min_periods: Option<i64>) -> PyResult<Self> {
+        let window = crate::errors::count("window", window)?;
+        let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
         Ok(PyRollingMinMax {
             inner: RollingExtrema::new(window, min_periods).py()?,
         })
@@ -187,7 +191,9 @@ pub struct PyRollingQuantile {
 impl PyRollingQuantile {
     #[new]
     #[pyo3(signature = (window, min_periods = None))]
-    fn new(window: usize, min_periods: Option<usize>) -> PyResult<Self> {
+    fn new(window: i64, min_periods: Option<i64>) -> PyResult<Self> {
+        let window = crate::errors::count("window", window)?;
+        let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
         Ok(PyRollingQuantile {
             inner: RollingQuantile::new(window, min_periods).py()?,
         })
@@ -264,7 +270,9 @@ pub struct PyRollingTrend {
 impl PyRollingTrend {
     #[new]
     #[pyo3(signature = (window, min_periods = None))]
-    fn new(window: usize, min_periods: Option<usize>) -> PyResult<Self> {
+    fn new(window: i64, min_periods: Option<i64>) -> PyResult<Self> {
+        let window = crate::errors::count("window", window)?;
+        let min_periods = crate::errors::opt_count("min_periods", min_periods)?;
         Ok(PyRollingTrend {
             inner: RollingTrend::new(window, min_periods).py()?,
         })

@@ -14,15 +14,17 @@
 //!   if it starts outside); it has settled once the KL is back in the band for `settle_hold`
 //!   consecutive samples, and its settling time runs from its start to the first of those.
 //! - **responsiveness**: an adaptive controller raises the coefficient when the KL is above
-//!   target. The correlation of e_{t−lag} with Δ ln(coef)_t, maximised over lags
-//!   0..=`max_lag`, is the responsiveness (positive: acts against the error; about 0: does
-//!   not react; negative: acts the wrong way), and the maximising lag is the response lag.
+//!   target. Of the correlations of e_{t−lag} with Δ ln(coef)_t over lags 0..=`max_lag`,
+//!   the one largest in magnitude is the responsiveness, with its sign (positive: acts
+//!   against the error; about 0: does not react; negative: acts the wrong way), and its lag
+//!   is the response lag.
 //!   A coefficient that never changes is reported as [`ControllerKind::Fixed`] (no controller),
 //!   never as an unresponsive one.
 //!
 //! Non-finite KL values do not move the band analysis (they are counted); non-finite or
 //! non-positive coefficients are counted and break the Δ ln(coef) chain.
 
+use crate::state::{invalid, Validate};
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
@@ -155,7 +157,8 @@ pub struct ControllerReport {
     pub unsettled_since: Option<f64>,
     /// Controller classification.
     pub controller: ControllerKind,
-    /// Best correlation of e_{t−lag} with Δ ln(coef)_t (adaptive controllers only).
+    /// Correlation of e_{t−lag} with Δ ln(coef)_t at the lag where it is largest in
+    /// magnitude, with its sign (adaptive controllers only).
     pub responsiveness: Option<f64>,
     /// Lag, in samples, of the best correlation.
     pub response_lag: Option<u32>,
@@ -413,6 +416,8 @@ impl ControllerAnalyzer {
         } else {
             ControllerKind::Adaptive
         };
+        // The lag with the strongest association, whatever its sign: a controller that acts
+        // the wrong way (r = -1 at its lag) must not be outvoted by noise at other lags.
         let (responsiveness, response_lag) = if controller == ControllerKind::Adaptive {
             self.lags
                 .iter()
@@ -421,7 +426,7 @@ impl ControllerAnalyzer {
                 .fold(
                     (None, None),
                     |best: (Option<f64>, Option<u32>), (r, lag)| match best.0 {
-                        Some(b) if b >= r => best,
+                        Some(b) if b.abs() >= r.abs() => best,
                         _ => (Some(r), Some(lag)),
                     },
                 )
@@ -492,6 +497,23 @@ pub fn controller_batch(
     Ok(a.report())
 }
 
+impl Validate for ControllerAnalyzer {
+    fn validate(&self) -> Result<()> {
+        let c = self.cfg;
+        ControllerConfig::new(
+            c.target,
+            c.tolerance,
+            Some(c.deadband),
+            c.settle_hold,
+            c.max_lag,
+        )?;
+        if self.lags.len() != c.max_lag as usize + 1 || self.errors.len() > self.lags.len() {
+            return Err(invalid("lag buffers"));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +572,21 @@ mod tests {
         let r = controller_batch(cfg(0.1, 0.01), &kl, Some(&coef), None).unwrap();
         assert_eq!(r.controller, ControllerKind::Adaptive);
         assert!(r.responsiveness.unwrap() > 0.99);
+        assert_eq!(r.response_lag, Some(1));
+    }
+
+    #[test]
+    fn wrong_way_controller_is_negative_not_noise() {
+        // coef_t = coef_{t-1}·exp(-0.5·e_{t-1}): lowers the penalty when KL is too high.
+        let kl: Vec<f64> = (0..300u32)
+            .map(|i| 0.1 + 0.02 * ((f64::from(i) * 2.399).sin() + (f64::from(i) * 0.77).cos()))
+            .collect();
+        let mut coef = vec![0.2];
+        for i in 1..kl.len() {
+            coef.push(coef[i - 1] * (-0.5 * (kl[i - 1] - 0.1)).exp());
+        }
+        let r = controller_batch(cfg(0.1, 0.01), &kl, Some(&coef), None).unwrap();
+        assert!(r.responsiveness.unwrap() < -0.99, "{r:?}");
         assert_eq!(r.response_lag, Some(1));
     }
 

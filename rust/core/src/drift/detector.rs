@@ -5,6 +5,7 @@
 //! Both are kept sorted, so a KS test costs O(reference + window) per call and nothing is
 //! re-sorted per step.
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use super::{histogram_kl, ks_2samp_sorted, HistogramKl, KsTest};
@@ -39,7 +40,16 @@ impl DriftDetector {
         }
         check_alpha(alpha)?;
         let win = RollingQuantile::new(window, Some(1))?;
-        let min_window = crate::error::resolve_min_periods(window, min_window)?;
+        let min_window = match min_window {
+            None => window,
+            Some(m) if m >= 1 && m <= window => m,
+            Some(m) => {
+                return Err(CoreError::param(
+                    "min_window",
+                    format!("must lie in 1..={window}, got {m}"),
+                ))
+            }
+        };
         Ok(DriftDetector {
             reference_size,
             reference: Vec::with_capacity(reference_size.min(1 << 16)),
@@ -128,6 +138,23 @@ impl DriftDetector {
     /// Whether the KS p-value is below `alpha`; `None` before ready.
     pub fn drifted(&self) -> Option<bool> {
         self.ks().map(|t| t.p_value < self.alpha)
+    }
+}
+
+impl Validate for DriftDetector {
+    fn validate(&self) -> Result<()> {
+        self.window.validate()?;
+        check_alpha(self.alpha)?;
+        if self.reference_size == 0
+            || self.reference.len() > self.reference_size
+            || self.min_window == 0
+            || self.min_window > self.window.window()
+            || self.reference.windows(2).any(|w| w[0] > w[1])
+            || self.reference.iter().any(|v| !v.is_finite())
+        {
+            return Err(invalid("reference or window sizes"));
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 //! inputs are skipped and counted (pandas `ignore_na=True`). Not mergeable: EW weights depend
 //! on order.
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_same_len, CoreError, Result};
@@ -138,6 +139,15 @@ pub fn ewm_batch(xs: &[f64], spec: EwSpec, var: bool, out: &mut [f64]) -> Result
         *o = if var { e.variance() } else { e.mean() }.unwrap_or(f64::NAN);
     }
     Ok(())
+}
+
+impl Validate for EwMoments {
+    fn validate(&self) -> Result<()> {
+        if !(self.alpha > 0.0 && self.alpha <= 1.0) || self.var < 0.0 {
+            return Err(invalid("alpha or variance"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! offset. An offset of 1e9 with a spread of 1e-3 therefore keeps full precision, and a
 //! constant stream gives a variance of exactly 0 (every shifted value is exactly 0).
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use super::{kurtosis_from, skewness_from};
@@ -157,6 +158,15 @@ impl Moments {
     /// Largest finite value.
     pub fn max(&self) -> Option<f64> {
         (self.n > 0).then_some(self.max)
+    }
+}
+
+impl Validate for Moments {
+    fn validate(&self) -> crate::Result<()> {
+        if self.n > 0 && !(self.min <= self.max && self.m2 >= 0.0) {
+            return Err(invalid("moments"));
+        }
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Fixed-capacity ring buffer: the last `capacity` observations, oldest first.
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 /// A ring of the most recent `capacity` values.
@@ -75,6 +76,18 @@ impl Ring {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.head = 0;
+    }
+}
+
+impl Validate for Ring {
+    fn validate(&self) -> crate::Result<()> {
+        if self.capacity == 0 || self.buf.len() > self.capacity {
+            return Err(invalid("ring capacity"));
+        }
+        if self.head >= self.capacity.max(1) || (self.buf.len() < self.capacity && self.head != 0) {
+            return Err(invalid("ring head"));
+        }
+        Ok(())
     }
 }
 

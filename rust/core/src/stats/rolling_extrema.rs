@@ -1,5 +1,6 @@
 //! Rolling minimum and maximum with monotonic queues: O(1) amortised per step.
 
+use crate::state::{invalid, Validate};
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
@@ -138,6 +139,20 @@ pub fn rolling_max_batch(
     out: &mut [f64],
 ) -> Result<()> {
     batch(xs, window, min_periods, out, RollingExtrema::max)
+}
+
+impl Validate for RollingExtrema {
+    fn validate(&self) -> Result<()> {
+        if self.window == 0 || self.min_periods == 0 || self.min_periods > self.window {
+            return Err(invalid("window or min_periods"));
+        }
+        if self.finite_seq.len() > self.window
+            || self.finite_seq.back().is_some_and(|&s| s >= self.seen)
+        {
+            return Err(invalid("window contents"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Rolling (by count) mean, variance, skewness and kurtosis in O(1) amortised per step.
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use super::sliding::SlidingSums;
@@ -142,7 +143,7 @@ pub fn rolling_moments_batch(
     let min_periods = resolve_min_periods(window, min_periods)?;
     crate::error::check_same_len("input and output", xs.len(), out.len())?;
     match kind {
-        MomentKind::Mean => run::<1>(xs, window, min_periods, out, |s, n_obs| s.mean(n_obs)),
+        MomentKind::Mean => run::<2>(xs, window, min_periods, out, |s, n_obs| s.mean(n_obs)),
         MomentKind::Var { ddof } => run::<2>(xs, window, min_periods, out, |s, n_obs| {
             var_of(s, n_obs, ddof)
         }),
@@ -198,6 +199,19 @@ fn run<const P: usize>(
         } else {
             f64::NAN
         };
+    }
+}
+
+impl Validate for RollingMoments {
+    fn validate(&self) -> Result<()> {
+        self.ring.validate()?;
+        if self.min_periods == 0 || self.min_periods > self.ring.capacity() {
+            return Err(invalid("min_periods"));
+        }
+        if self.sums.valid() > self.ring.len() {
+            return Err(invalid("count exceeds window"));
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 //! positions (O(window) worst case, a short `memmove` in practice), and a binary search finds
 //! each position. For windows up to a few thousand this beats heap- and tree-based schemes.
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use super::Ring;
@@ -162,6 +163,23 @@ pub fn rolling_quantile_batch(
         *o = r.quantile(q).unwrap_or(f64::NAN);
     }
     Ok(())
+}
+
+impl Validate for RollingQuantile {
+    fn validate(&self) -> Result<()> {
+        self.ring.validate()?;
+        if self.min_periods == 0 || self.min_periods > self.ring.capacity() {
+            return Err(invalid("min_periods"));
+        }
+        let finite = self.ring.iter().filter(|v| v.is_finite()).count();
+        if self.sorted.len() != finite
+            || self.sorted.windows(2).any(|w| w[0] > w[1])
+            || self.sorted.iter().any(|v| !v.is_finite())
+        {
+            return Err(invalid("sorted window"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

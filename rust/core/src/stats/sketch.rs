@@ -10,10 +10,11 @@
 //! for every CDF query, not a probability (a quantile query adds the weight of one top-level
 //! item). Each compaction at level h consumes k·2^h of weight, so the compaction part never
 //! exceeds (levels − 1) / k; for k = 2048 and 10^7 values that is below 0.6%,
-//! and with alternating offsets the observed error is far smaller. Until the first compaction
-//! (n ≤ k) quantiles are exact and interpolate like NumPy. Memory is at most about
+//! and with alternating offsets the observed error is far smaller. A level is compacted when
+//! it holds more than k items, so up to k values quantiles are exact and interpolate like NumPy. Memory is at most about
 //! k·(log2(n/k) + 2) values.
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use super::interpolate_sorted;
@@ -37,18 +38,23 @@ pub struct QuantileSketch {
 impl QuantileSketch {
     /// Default compactor size: bound < 0.6% of rank at 10^7 values in about 200 KiB.
     pub const DEFAULT_K: usize = 2048;
+    /// Largest compactor size accepted (beyond it a sketch is just a sorted copy of the data).
+    pub const MAX_K: usize = 1 << 24;
 
     /// An empty sketch with compactors of `k` items (even, at least 8).
     pub fn new(k: usize) -> Result<Self> {
-        if k < 8 || k % 2 != 0 {
+        if k < 8 || k % 2 != 0 || k > Self::MAX_K {
             return Err(CoreError::param(
                 "k",
-                format!("must be an even number of at least 8, got {k}"),
+                format!(
+                    "must be an even number between 8 and {}, got {k}",
+                    Self::MAX_K
+                ),
             ));
         }
         Ok(QuantileSketch {
             k,
-            levels: vec![Vec::with_capacity(k)],
+            levels: vec![Vec::with_capacity(k.min(1 << 12))],
             odd: vec![false],
             n: 0,
             error_weight: 0.0,
@@ -74,7 +80,7 @@ impl QuantileSketch {
         self.min = self.min.min(x);
         self.max = self.max.max(x);
         self.levels[0].push(x);
-        if self.levels[0].len() >= self.k {
+        if self.levels[0].len() > self.k {
             self.compress();
         }
     }
@@ -90,9 +96,9 @@ impl QuantileSketch {
     fn compress(&mut self) {
         let mut h = 0;
         while h < self.levels.len() {
-            if self.levels[h].len() >= self.k {
+            if self.levels[h].len() > self.k {
                 if h + 1 == self.levels.len() {
-                    self.levels.push(Vec::with_capacity(self.k));
+                    self.levels.push(Vec::with_capacity(self.k.min(1 << 12)));
                     self.odd.push(false);
                 }
                 let mut buf = std::mem::take(&mut self.levels[h]);
@@ -121,7 +127,7 @@ impl QuantileSketch {
             ));
         }
         while self.levels.len() < other.levels.len() {
-            self.levels.push(Vec::with_capacity(self.k));
+            self.levels.push(Vec::with_capacity(self.k.min(1 << 12)));
             self.odd.push(false);
         }
         for (mine, theirs) in self.levels.iter_mut().zip(&other.levels) {
@@ -228,6 +234,27 @@ impl QuantileSketch {
             .map(|(h, lvl)| lvl.iter().filter(|&&v| v <= x).count() as f64 * (1u64 << h) as f64)
             .sum();
         Some(below / self.n as f64)
+    }
+}
+
+impl Validate for QuantileSketch {
+    fn validate(&self) -> Result<()> {
+        if self.k < 8 || self.k % 2 != 0 || self.k > QuantileSketch::MAX_K {
+            return Err(invalid("k"));
+        }
+        if self.levels.is_empty() || self.levels.len() != self.odd.len() || self.levels.len() > 64 {
+            return Err(invalid("compactor levels"));
+        }
+        let weight: u128 = self
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(h, l)| (l.len() as u128) << h)
+            .sum();
+        if weight != u128::from(self.n) {
+            return Err(invalid("item weights do not add up to the count"));
+        }
+        Ok(())
     }
 }
 

@@ -20,6 +20,19 @@ pub(crate) fn recompute_period(window: usize) -> usize {
     window.saturating_mul(4).max(1024)
 }
 
+/// Counts the observations since the newest finite value that differs from its predecessor:
+/// a window of `n_obs` observations holds one repeated finite value (and possibly missing
+/// ones) exactly when `run >= n_obs`. Missing values extend a run instead of breaking it.
+#[inline(always)]
+pub(crate) fn track_run(run: &mut usize, last: &mut f64, x: f64) {
+    if x.is_finite() && x != *last {
+        *run = 1;
+        *last = x;
+    } else if !last.is_nan() {
+        *run += 1;
+    }
+}
+
 /// Anchored power sums of the finite values in a window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SlidingSums {
@@ -114,18 +127,12 @@ impl SlidingSums {
 
     #[inline(always)]
     fn track_run(&mut self, x: f64) {
-        if x == self.last {
-            self.run += 1;
-        } else if x.is_finite() {
-            self.run = 1;
-            self.last = x;
-        } else {
-            self.run = 0;
-            self.last = f64::NAN;
-        }
+        track_run(&mut self.run, &mut self.last, x);
     }
 
-    /// Adds `x_in` to a window that is still filling.
+    /// Adds `x_in` to a window that is still filling. `P` is at least 2 for every kernel:
+    /// the re-anchoring decision reads S1 and S2, so all kernels (and the streaming object)
+    /// re-anchor at the same steps and agree to the bit.
     #[inline(always)]
     pub(crate) fn push<const P: usize>(&mut self, x_in: f64) {
         self.track_run(x_in);
@@ -159,7 +166,7 @@ impl SlidingSums {
             }
         }
         self.since += 1;
-        self.since >= self.period || (P >= 2 && self.far_from_anchor())
+        self.since >= self.period || self.far_from_anchor()
     }
 
     /// True when the window mean has moved so far from the anchor that `S2 − S1²/n` would

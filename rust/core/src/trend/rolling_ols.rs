@@ -4,9 +4,11 @@
 //! recomputed exactly every few windows (see `stats::sliding`), so steps near 1e9 with short
 //! windows lose no precision: the deviations from the anchor are small exact numbers.
 
+use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_same_len, resolve_min_periods, CoreError, Result};
+use crate::stats::sliding::track_run;
 use crate::stats::Ring;
 
 /// One least-squares fit: `value ≈ slope·step + intercept`.
@@ -32,8 +34,15 @@ struct TrendSums {
     sxy: f64,
     syy: f64,
     valid: usize,
+    inv_valid: f64,
     since: usize,
     period: usize,
+    /// Runs of identical steps / values (see `stats::sliding::track_run`): equal steps mean
+    /// no fit and equal values a slope of exactly 0, whatever residue the sums hold.
+    run_x: usize,
+    last_x: f64,
+    run_y: usize,
+    last_y: f64,
 }
 
 impl TrendSums {
@@ -47,9 +56,31 @@ impl TrendSums {
             sxy: 0.0,
             syy: 0.0,
             valid: 0,
+            inv_valid: 0.0,
             since: 0,
             period: crate::stats::sliding::recompute_period(window),
+            run_x: 0,
+            last_x: f64::NAN,
+            run_y: 0,
+            last_y: f64::NAN,
         }
+    }
+
+    fn set_inverse(&mut self) {
+        self.inv_valid = if self.valid > 0 {
+            1.0 / self.valid as f64
+        } else {
+            0.0
+        };
+    }
+
+    #[inline(always)]
+    fn track(&mut self, x: f64, y: f64) {
+        // A pair with a missing coordinate is missing as a whole.
+        let usable = x.is_finite() & y.is_finite();
+        let (x, y) = if usable { (x, y) } else { (f64::NAN, f64::NAN) };
+        track_run(&mut self.run_x, &mut self.last_x, x);
+        track_run(&mut self.run_y, &mut self.last_y, y);
     }
 
     #[inline(always)]
@@ -60,6 +91,7 @@ impl TrendSums {
             self.zero();
         }
         self.valid += 1;
+        self.set_inverse();
         let dx = x - self.ax;
         let dy = y - self.ay;
         self.sx += dx;
@@ -72,6 +104,7 @@ impl TrendSums {
     #[inline(always)]
     fn remove(&mut self, x: f64, y: f64) {
         self.valid -= 1;
+        self.set_inverse();
         if self.valid == 0 {
             self.zero();
             return;
@@ -95,14 +128,15 @@ impl TrendSums {
 
     #[inline(always)]
     fn push(&mut self, x: f64, y: f64) {
+        self.track(x, y);
         if x.is_finite() && y.is_finite() {
             self.add(x, y);
         }
     }
 
-    /// `YY` = false skips Σdy², which only R² needs (the slope-only batch path).
     #[inline(always)]
-    fn slide<const YY: bool>(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) -> bool {
+    fn slide(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) -> bool {
+        self.track(x, y);
         let out_ok = x_out.is_finite() & y_out.is_finite();
         if out_ok & x.is_finite() & y.is_finite() {
             // Common case: one fused update per sum, count unchanged.
@@ -112,17 +146,27 @@ impl TrendSums {
             self.sy += dy - oy;
             self.sxx += dx * dx - ox * ox;
             self.sxy += dx * dy - ox * oy;
-            if YY {
-                self.syy += dy * dy - oy * oy;
-            }
+            self.syy += dy * dy - oy * oy;
         } else {
             if out_ok {
                 self.remove(x_out, y_out);
             }
-            self.push(x, y);
+            if x.is_finite() && y.is_finite() {
+                self.add(x, y);
+            }
         }
         self.since += 1;
-        self.since >= self.period
+        self.since >= self.period || self.far_from_anchor()
+    }
+
+    /// True when either mean has moved so far from its anchor that the centred sums would
+    /// cancel more than four digits (as `stats::sliding`).
+    #[inline(always)]
+    fn far_from_anchor(&self) -> bool {
+        let mx = self.sx * self.inv_valid;
+        let my = self.sy * self.inv_valid;
+        let (px, py) = (self.sx * mx, self.sy * my);
+        (px > 1e4 * (self.sxx - px)) | (py > 1e4 * (self.syy - py))
     }
 
     #[cold]
@@ -131,6 +175,7 @@ impl TrendSums {
         let finite = window.filter(|(x, y)| x.is_finite() && y.is_finite());
         let Some((ax, ay)) = finite.clone().last() else {
             self.valid = 0;
+            self.set_inverse();
             self.zero();
             return;
         };
@@ -148,34 +193,39 @@ impl TrendSums {
             self.sxy += dx * dy;
             self.syy += dy * dy;
         }
+        self.set_inverse();
     }
 
+    /// Slope over a window of `n_obs` observations; NaN without two distinct steps.
     #[inline(always)]
-    fn slope(&self) -> f64 {
-        // cxx and cxy share the factor sx / n: one division for the mean, one for the slope.
-        let mx = self.sx / self.valid as f64;
-        let cxx = self.sxx - self.sx * mx;
-        let cxy = self.sxy - mx * self.sy;
-        if self.valid < 2 || cxx <= 0.0 {
-            f64::NAN
-        } else {
-            cxy / cxx
+    fn slope(&self, n_obs: usize) -> f64 {
+        if self.valid < 2 || self.run_x >= n_obs {
+            return f64::NAN;
         }
+        let mx = self.sx * self.inv_valid;
+        let cxx = self.sxx - self.sx * mx;
+        if cxx <= 0.0 {
+            return f64::NAN;
+        }
+        if self.run_y >= n_obs {
+            return 0.0;
+        }
+        (self.sxy - mx * self.sy) / cxx
     }
 
-    fn fit(&self) -> Option<TrendFit> {
-        let slope = self.slope();
+    fn fit(&self, n_obs: usize) -> Option<TrendFit> {
+        let slope = self.slope(n_obs);
         if slope.is_nan() {
             return None;
         }
-        let n = self.valid as f64;
-        let mx = self.sx / n;
-        let my = self.sy / n;
+        let mx = self.sx * self.inv_valid;
+        let my = self.sy * self.inv_valid;
         let cxx = self.sxx - self.sx * mx;
         let cxy = self.sxy - mx * self.sy;
         let cyy = (self.syy - self.sy * my).max(0.0);
         let intercept = (self.ay + my) - slope * (self.ax + mx);
-        let r2 = (cyy > 0.0).then(|| (cxy * cxy / (cxx * cyy)).clamp(0.0, 1.0));
+        let constant_y = self.run_y >= n_obs;
+        let r2 = (!constant_y && cyy > 0.0).then(|| (cxy * cxy / (cxx * cyy)).clamp(0.0, 1.0));
         Some(TrendFit {
             n: self.valid,
             slope,
@@ -235,7 +285,7 @@ impl RollingTrend {
         let y_out = self.values.push(value);
         match (x_out, y_out) {
             (Some(xo), Some(yo)) => {
-                if self.sums.slide::<true>(step, value, xo, yo) {
+                if self.sums.slide(step, value, xo, yo) {
                     self.sums
                         .recompute(self.steps.iter().zip(self.values.iter()));
                 }
@@ -255,7 +305,7 @@ impl RollingTrend {
         if self.sums.valid < self.min_periods {
             return None;
         }
-        self.sums.fit()
+        self.sums.fit(self.steps.len())
     }
 
     /// Slope of the fit.
@@ -287,10 +337,8 @@ pub fn rolling_trend_batch(
         let recompute = if i < window {
             s.push(steps[i], values[i]);
             false
-        } else if full {
-            s.slide::<true>(steps[i], values[i], steps[i - window], values[i - window])
         } else {
-            s.slide::<false>(steps[i], values[i], steps[i - window], values[i - window])
+            s.slide(steps[i], values[i], steps[i - window], values[i - window])
         };
         if recompute {
             let lo = i + 1 - window;
@@ -301,12 +349,13 @@ pub fn rolling_trend_batch(
                     .zip(values[lo..=i].iter().copied()),
             );
         }
+        let n_obs = window.min(i + 1);
         let ready = s.valid >= min_periods;
         if !full {
-            slope[i] = if ready { s.slope() } else { f64::NAN };
+            slope[i] = if ready { s.slope(n_obs) } else { f64::NAN };
             continue;
         }
-        let fit = if ready { s.fit() } else { None };
+        let fit = if ready { s.fit(n_obs) } else { None };
         slope[i] = fit.map_or(f64::NAN, |f| f.slope);
         if let Some(o) = intercept.as_deref_mut() {
             o[i] = fit.map_or(f64::NAN, |f| f.intercept);
@@ -316,6 +365,24 @@ pub fn rolling_trend_batch(
         }
     }
     Ok(())
+}
+
+impl Validate for RollingTrend {
+    fn validate(&self) -> Result<()> {
+        self.steps.validate()?;
+        self.values.validate()?;
+        if self.steps.capacity() != self.values.capacity() || self.steps.len() != self.values.len()
+        {
+            return Err(invalid("steps and values windows differ"));
+        }
+        if self.min_periods < 2 || self.min_periods > self.steps.capacity() {
+            return Err(invalid("min_periods"));
+        }
+        if self.sums.valid > self.steps.len() {
+            return Err(invalid("count exceeds window"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
