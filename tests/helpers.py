@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import settings
 from hypothesis import strategies as st
 
-_CI_EXAMPLES = 50
+_CI_EXAMPLES = 50  # max_examples of the "ci" profile (conftest.py)
 
 
 def examples(n: int) -> int:
