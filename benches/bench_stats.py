@@ -35,6 +35,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -139,6 +140,11 @@ def scipy_ewm_mean(x: np.ndarray, span: float) -> np.ndarray:
     """EW mean (adjust=False) as a first-order IIR filter started at x[0]."""
     a = 2.0 / (span + 1.0)
     return signal.lfilter([a], [1.0, a - 1.0], x, zi=[x[0] * (1.0 - a)])[0]
+
+
+def pandas_rolling(s: pd.Series, w: int, op: str) -> pd.Series:
+    """``s.rolling(w).<op>()``."""
+    return getattr(s.rolling(w), op)()
 
 
 def scipy_rolling_min(x: np.ndarray, w: int) -> np.ndarray:
@@ -276,10 +282,18 @@ class Bench:
         self.rows.append(Row(name, impl, elements, check="skipped", note=why))
 
     def find(self, group: str, impl_prefix: str) -> Row | None:
+        """The first row of ``group`` whose implementation starts with ``impl_prefix``."""
         for r in self.rows:
             if r.group == group and r.impl.startswith(impl_prefix):
                 return r
         return None
+
+    def get(self, group: str, impl: str) -> Row:
+        """The row of ``group`` named exactly ``impl``."""
+        for r in self.rows:
+            if r.group == group and r.impl == impl:
+                return r
+        raise KeyError((group, impl))
 
 
 def elementwise(start: int, rtol: float = 1e-7, atol: float = 1e-9, index: int | None = None):
@@ -298,7 +312,7 @@ def elementwise(start: int, rtol: float = 1e-7, atol: float = 1e-9, index: int |
 # --------------------------------------------------------------------------------------
 
 
-def run(n: int, w: int, repeats: int, seed: int, stream_n: int, verbose: bool) -> dict:
+def run(n: int, w: int, repeats: int, seed: int, stream_n: int, verbose: bool) -> Bench:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(n)
     steps = np.arange(n, dtype=np.float64)  # the logged training step
@@ -390,15 +404,19 @@ def run(n: int, w: int, repeats: int, seed: int, stream_n: int, verbose: bool) -
     )
 
     # --- rolling min / max ----------------------------------------------------------
-    for op, np_fn in (("min", scipy_rolling_min), ("max", scipy_rolling_max)):
+    extrema = (
+        ("min", rs.rolling_min, ps.rolling_min, scipy_rolling_min),
+        ("max", rs.rolling_max, ps.rolling_max, scipy_rolling_max),
+    )
+    for op, rs_fn, pl_fn, sp_fn in extrema:
         b.group(
             f"rolling {op}",
             n,
             [
-                (f"rlforensics rolling_{op}", lambda op=op: getattr(rs, f"rolling_{op}")(x, w)),
-                (f"pandas rolling({w}).{op}", lambda op=op: getattr(pds.rolling(w), op)()),
-                (f"polars rolling_{op}", lambda op=op: getattr(ps, f"rolling_{op}")(w)),
-                (f"scipy ndimage.{op}imum_filter1d", lambda f=np_fn: f(x, w)),
+                (f"rlforensics rolling_{op}", partial(rs_fn, x, w)),
+                (f"pandas rolling({w}).{op}", partial(pandas_rolling, pds, w, op)),
+                (f"polars rolling_{op}", partial(pl_fn, w)),
+                (f"scipy ndimage.{op}imum_filter1d", partial(sp_fn, x, w)),
             ],
             baseline=f"pandas rolling({w}).{op}",
             check=elementwise(start, rtol=0.0, atol=0.0),
@@ -518,7 +536,7 @@ def run(n: int, w: int, repeats: int, seed: int, stream_n: int, verbose: bool) -
         check=lambda impl, got, ref: "" if impl.startswith("bare") or got == ref else f"{got} != {ref}",
     )
 
-    return {"bench": b, "x": x}
+    return b
 
 
 def targets(b: Bench) -> list[dict]:
@@ -558,6 +576,33 @@ def targets(b: Bench) -> list[dict]:
     return out
 
 
+def _loadavg() -> str:
+    """1/5/15-minute load averages: other work on the machine skews absolute numbers."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _git_state() -> str | None:
+    """Commit of the checkout and whether the Rust sources differ from it (best effort)."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "rust", "Cargo.toml"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + (" (Rust sources modified)" if dirty else "")
+
+
 def environment() -> dict:
     cpu = "unknown"
     try:
@@ -568,7 +613,16 @@ def environment() -> dict:
                     break
     except OSError:
         pass
+    ext = getattr(rlforensics, "_core", None)
+    ext_file = getattr(ext, "__file__", None)
     return {
+        "git": _git_state(),
+        "extension": ext_file,
+        "extension_built": (
+            time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(os.path.getmtime(ext_file)))
+            if ext_file
+            else None
+        ),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu,
@@ -630,9 +684,11 @@ def main(argv: list[str] | None = None) -> int:
         f"pandas {env['pandas']}, polars {env['polars']} ({env['polars_threads']} threads), "
         f"scipy {env['scipy']}"
     )
+    print(f"# git {env['git']}; extension built {env['extension_built']}")
+    load_start = _loadavg()
+    print(f"# load average at start: {load_start}")
     t0 = time.perf_counter()
-    res = run(a.n, a.window, a.repeats, a.seed, a.stream_n, not a.quiet)
-    b: Bench = res["bench"]
+    b = run(a.n, a.window, a.repeats, a.seed, a.stream_n, not a.quiet)
     print()
     print(fmt_table(b.rows))
     print()
@@ -641,10 +697,10 @@ def main(argv: list[str] | None = None) -> int:
     # Per-call costs of the streaming objects, in ns.
     g = "streaming RollingMoments"
     many, loop, loopq, bare = (
-        b.find(g, "RollingMoments.update_many"),
-        b.find(g, "loop of .update(v)"),
-        b.find(g, "loop of .update(v) + .std()"),
-        b.find(g, "bare Python loop"),
+        b.get(g, "RollingMoments.update_many"),
+        b.get(g, "loop of .update(v)"),
+        b.get(g, "loop of .update(v) + .std()"),
+        b.get(g, "bare Python loop (acc += v)"),
     )
     per = {r.impl: r.median_s / r.elements * 1e9 for r in (many, loop, loopq, bare)}
     print()
@@ -673,6 +729,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in mismatches:
             print(f"  {r.group} / {r.impl}: {r.check}")
     print()
+    load_end = _loadavg()
+    print(f"# load average at end: {load_end}")
     print(f"# total wall time {time.perf_counter() - t0:.1f} s; command: {cmd}")
 
     if a.json:
@@ -680,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": cmd,
             "args": vars(a),
             "environment": env,
+            "loadavg": {"start": load_start, "end": load_end},
             "rows": [dict(asdict(r), meps=r.meps) for r in b.rows],
             "per_element_ns": per,
             "targets": tg,
