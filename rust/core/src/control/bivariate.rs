@@ -34,6 +34,11 @@ impl Bivariate {
         self.n
     }
 
+    /// Population covariance; `None` before any pair.
+    pub fn covariance(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.cxy / self.n as f64)
+    }
+
     /// Pearson correlation; `None` with fewer than 3 pairs or a constant coordinate.
     pub fn correlation(&self) -> Option<f64> {
         if self.n < 3 || self.cxx <= 0.0 || self.cyy <= 0.0 {

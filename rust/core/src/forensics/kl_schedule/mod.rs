@@ -1,0 +1,43 @@
+//! KL-schedule forensics: RLDK's `KLScheduleTracker` on the core's estimators.
+
+mod config;
+mod metrics;
+mod tracker;
+
+pub use config::KlScheduleConfig;
+pub use metrics::{
+    DriftTrend, KlScheduleMetrics, CONTROLLER_KIND_CODES, DRIFT_TREND_CODES, KL_NUMERIC_FIELDS,
+};
+pub use tracker::{
+    DriftDetails, KlScheduleTracker, ADAPTATION_LIMIT, OSCILLATION_LIMIT, OVERSHOOT_LIMIT,
+    RESPONSIVENESS_LIMIT, TREND_MIN_R2,
+};
+
+use crate::error::{check_same_len, Result};
+
+/// Feeds aligned columns to `tracker` row by row (exactly as [`KlScheduleTracker::update`]
+/// would be called) and returns every row's metrics as columns in the order of
+/// [`KL_NUMERIC_FIELDS`]. A NaN KL or coefficient is a non-finite value, reported as such;
+/// `coef = None` means no coefficient was logged.
+pub fn kl_schedule_batch(
+    tracker: &mut KlScheduleTracker,
+    steps: &[f64],
+    kl: &[f64],
+    coef: Option<&[f64]>,
+) -> Result<Vec<Vec<f64>>> {
+    check_same_len("steps and kl", steps.len(), kl.len())?;
+    if let Some(c) = coef {
+        check_same_len("kl and kl_coef", kl.len(), c.len())?;
+    }
+    let mut cols = vec![Vec::with_capacity(kl.len()); KL_NUMERIC_FIELDS.len()];
+    for i in 0..kl.len() {
+        let row = tracker.update(steps[i], Some(kl[i]), coef.map(|c| c[i]));
+        for (col, v) in cols.iter_mut().zip(row.numeric()) {
+            col.push(v);
+        }
+    }
+    Ok(cols)
+}
+
+#[cfg(test)]
+mod tests;

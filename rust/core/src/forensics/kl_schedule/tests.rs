@@ -1,0 +1,267 @@
+//! Behaviour of the KL-schedule tracker on hand-built runs.
+
+use super::*;
+use crate::control::ControllerKind;
+use crate::forensics::Severity;
+use crate::state::{from_bytes, to_bytes};
+
+/// Small deterministic normal generator (xorshift64* and Box–Muller): tests need no crate.
+struct Noise(u64);
+
+impl Noise {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// A run with TRL's adaptive controller: coef *= 1 + clip(e / target, ±0.2) · gain.
+/// The policy's KL responds to the coefficient: kl = drive / coef + noise.
+fn adaptive_run(steps: usize, gain: f64, drive: f64, seed: u64) -> Vec<(f64, f64, f64)> {
+    let mut rng = Noise(seed);
+    let target = 0.1;
+    let mut coef = 0.2;
+    let mut out = Vec::new();
+    for i in 0..steps {
+        let kl = (drive / coef) * (1.0 + 0.05 * rng.normal());
+        out.push((i as f64 * 4.0, kl, coef));
+        let e = ((kl - target) / target).clamp(-0.2, 0.2);
+        coef *= 1.0 + e * gain;
+    }
+    out
+}
+
+fn run(t: &mut KlScheduleTracker, rows: &[(f64, f64, f64)]) {
+    for &(s, k, c) in rows {
+        t.update(s, Some(k), Some(c));
+    }
+}
+
+fn kinds(t: &KlScheduleTracker) -> Vec<String> {
+    t.events().events().map(|e| e.kind.clone()).collect()
+}
+
+#[test]
+fn healthy_adaptive_controller_raises_nothing() {
+    for seed in 1..4 {
+        let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+        run(&mut t, &adaptive_run(3000, 0.1, 0.02, seed));
+        assert!(kinds(&t).is_empty(), "seed {seed}: {:?}", kinds(&t));
+        let m = t.metrics();
+        assert_eq!(m.controller_kind, ControllerKind::Adaptive);
+        assert!(m.kl_health_score.unwrap() > 0.8);
+        assert!(m.schedule_health_score.unwrap() > 0.8);
+        assert!(m.controller_responsiveness.unwrap() > 0.5);
+        assert!(!m.kl_drift_detected);
+    }
+}
+
+#[test]
+fn fixed_coefficient_is_no_controller_not_a_faulty_one() {
+    let mut rng = Noise(7);
+    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    for i in 0..1000 {
+        t.update(i as f64, Some(0.1 + 0.01 * rng.normal()), Some(0.05));
+    }
+    assert!(kinds(&t).is_empty(), "{:?}", kinds(&t));
+    let m = t.metrics();
+    assert_eq!(m.controller_kind, ControllerKind::Fixed);
+    assert_eq!(m.controller_responsiveness, None);
+    assert_eq!(m.coef_adaptation_quality, None);
+    assert_eq!(m.coef_stability, Some(1.0));
+}
+
+#[test]
+fn non_finite_kl_is_a_critical_event_and_does_not_poison_statistics() {
+    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    for i in 0..40 {
+        let kl = if i == 20 { f64::NAN } else { 0.1 };
+        t.update(i as f64, Some(kl), Some(0.1));
+    }
+    let ev: Vec<_> = t.events().events().collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].kind, "non_finite_kl");
+    assert_eq!(ev[0].severity, Severity::Critical);
+    assert_eq!(ev[0].first_step, 20.0);
+    assert!(!ev[0].active);
+    let m = t.metrics();
+    assert_eq!(m.nonfinite_kl_count, 1);
+    assert_eq!(m.kl_volatility, Some(0.0));
+    assert_eq!(m.time_in_target_range, Some(1.0));
+}
+
+#[test]
+fn missing_kl_changes_nothing_but_the_echo() {
+    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    for i in 0..20 {
+        t.update(i as f64, Some(0.1), None);
+    }
+    let before = t.metrics().clone();
+    t.update(20.0, None, None);
+    let after = t.metrics();
+    assert_eq!(after.current_kl, None);
+    assert_eq!(after.kl_volatility, before.kl_volatility);
+    assert_eq!(t.kl_history().count(), 20);
+    assert_eq!(t.history().len(), 21);
+}
+
+#[test]
+fn kl_jump_raises_target_range_and_trend_events_once() {
+    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    for i in 0..60 {
+        let kl = if i < 10 {
+            0.1
+        } else {
+            0.1 + 0.02 * f64::from(i - 10)
+        };
+        t.update(f64::from(i), Some(kl), Some(1.0));
+    }
+    let k = kinds(&t);
+    assert!(k.contains(&"target_range_anomaly".to_string()), "{k:?}");
+    assert!(k.contains(&"kl_trend_anomaly".to_string()), "{k:?}");
+    let tr: Vec<_> = t
+        .events()
+        .events()
+        .filter(|e| e.kind == "target_range_anomaly")
+        .collect();
+    assert_eq!(tr.len(), 1, "a sustained condition is one event");
+    assert!(tr[0].active && tr[0].occurrences > 10);
+    assert_eq!(tr[0].severity, Severity::Critical);
+}
+
+#[test]
+fn stuck_controller_is_flagged() {
+    let mut rows = adaptive_run(300, 0.1, 0.02, 3);
+    let coef = rows.last().unwrap().2;
+    for i in 300..400 {
+        // The coefficient freezes while the policy's KL climbs out of the band.
+        rows.push((i as f64 * 4.0, 0.2 + 0.001 * f64::from(i - 300), coef));
+    }
+    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    run(&mut t, &rows);
+    let at: Vec<_> = t
+        .events()
+        .events()
+        .map(|e| (e.kind.clone(), e.first_step, e.last_step))
+        .collect();
+    assert!(
+        at.iter().all(|e| e.1 >= 1200.0),
+        "nothing before the freeze at step 1200: {at:?}"
+    );
+    let stuck = t
+        .events()
+        .active()
+        .find(|e| e.kind == "controller_responsiveness_anomaly");
+    assert!(stuck.is_some_and(|e| e.value == 0.0), "{at:?}");
+    assert_eq!(t.metrics().controller_kind, ControllerKind::Fixed);
+}
+
+#[test]
+fn high_gain_controller_oscillates() {
+    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    // Gain far too high: the coefficient over-corrects every step.
+    run(&mut t, &adaptive_run(400, 8.0, 0.02, 5));
+    let k = kinds(&t);
+    assert!(
+        k.contains(&"controller_oscillation_anomaly".to_string()),
+        "{k:?}"
+    );
+    assert!(t.metrics().controller_oscillation.unwrap() > OSCILLATION_LIMIT);
+}
+
+#[test]
+fn drift_needs_a_real_shift() {
+    let cfg = KlScheduleConfig {
+        reference_period: 200,
+        drift_window_size: 50,
+        ..KlScheduleConfig::default()
+    };
+    let mut rng = Noise(11);
+    let mut t = KlScheduleTracker::new(cfg).unwrap();
+    let mut alarms = 0;
+    for i in 0..2000 {
+        t.update(i as f64, Some(0.1 + 0.01 * rng.normal()), None);
+        alarms += usize::from(t.metrics().kl_drift_detected);
+    }
+    assert!(alarms < 20, "stationary series alarmed on {alarms} steps");
+    for i in 2000..2100 {
+        t.update(i as f64, Some(0.4 + 0.01 * rng.normal()), None);
+    }
+    assert!(t.metrics().kl_drift_detected);
+    assert!(t.metrics().kl_drift_score.unwrap() > 0.6);
+    assert!(kinds(&t).contains(&"kl_drift_detected".to_string()));
+    let d = t.drift_details().unwrap();
+    assert!(d.ks_p_value < 1e-6);
+}
+
+#[test]
+fn batch_equals_per_step_and_snapshot_resumes_exactly() {
+    let rows = adaptive_run(700, 0.5, 0.03, 9);
+    let steps: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    let mut kl: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    kl[333] = f64::INFINITY;
+    let coef: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let mut a = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    let mut per_step = Vec::new();
+    for i in 0..kl.len() {
+        per_step.push(a.update(steps[i], Some(kl[i]), Some(coef[i])).numeric());
+    }
+    let mut b = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    let cols = kl_schedule_batch(&mut b, &steps, &kl, Some(&coef)).unwrap();
+    for (i, row) in per_step.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            assert_eq!(
+                v.to_bits(),
+                cols[j][i].to_bits(),
+                "row {i} {}",
+                KL_NUMERIC_FIELDS[j]
+            );
+        }
+    }
+    assert_eq!(a, b);
+    // Snapshot half-way, restore, continue: identical to never stopping.
+    let mut c = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    kl_schedule_batch(&mut c, &steps[..350], &kl[..350], Some(&coef[..350])).unwrap();
+    let mut d: KlScheduleTracker = from_bytes("T", &to_bytes("T", &c)).unwrap();
+    kl_schedule_batch(&mut d, &steps[350..], &kl[350..], Some(&coef[350..])).unwrap();
+    assert_eq!(d, a);
+}
+
+#[test]
+fn parameters_are_validated_and_drift_settings_clamped() {
+    let bad = KlScheduleConfig {
+        kl_target: 0.0,
+        ..KlScheduleConfig::default()
+    };
+    assert!(KlScheduleTracker::new(bad).is_err());
+    let clamped = KlScheduleConfig {
+        drift_window_size: 2,
+        reference_period: 3,
+        drift_threshold: 0.0,
+        ..KlScheduleConfig::default()
+    };
+    let t = KlScheduleTracker::new(clamped).unwrap();
+    assert_eq!(t.config().drift_window_size, 5);
+    assert_eq!(t.config().reference_period, 10);
+    assert_eq!(t.config().drift_threshold, 1e-8);
+}
+
+#[test]
+fn history_is_capped() {
+    let cfg = KlScheduleConfig {
+        history_size: 7,
+        ..KlScheduleConfig::default()
+    };
+    let mut t = KlScheduleTracker::new(cfg).unwrap();
+    for i in 0..20 {
+        t.update(f64::from(i), Some(0.1), None);
+    }
+    assert_eq!(t.history().len(), 7);
+    assert_eq!(t.history()[0].step, 13.0);
+}

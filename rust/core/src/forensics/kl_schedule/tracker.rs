@@ -1,0 +1,701 @@
+//! The KL-schedule tracker: RLDK's `KLScheduleTracker`, computed incrementally on the
+//! estimators of the numeric core.
+//!
+//! What differs from RLDK, and why (each listed in docs/compatibility.md):
+//! - Inputs are not sanitised into plausible values. A missing KL (`None`) leaves the KL
+//!   analyses untouched; a non-finite KL is counted, kept out of every statistic and raises
+//!   the critical `non_finite_kl` anomaly. Negative KL estimates (legitimate for the k1
+//!   estimator) are analysed as given.
+//! - The trend is a least-squares slope per *logged step*, and its rule looks at the change
+//!   the trend implies across the trend window, relative to the band, with an R² floor so
+//!   that noise does not read as a trend.
+//! - Controller overshoot, oscillation and responsiveness come from the core's controller
+//!   analysis over the last `controller_window` samples. A coefficient that does not change
+//!   is "no controller" (responsiveness `None`, no anomaly), unless it used to change and has
+//!   stopped while the KL is out of band: that is a stuck controller.
+//! - Drift uses the bias-corrected histogram KL and must also be significant by a KS test;
+//!   the current window never overlaps the reference.
+//! - Scores need data: a part without data is `None` and does not count as a perfect 1.0.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::KlScheduleConfig;
+use super::metrics::{DriftTrend, KlScheduleMetrics};
+use crate::control::{Bivariate, ControllerAnalyzer, ControllerConfig, ControllerKind};
+use crate::drift::DriftDetector;
+use crate::error::Result;
+use crate::forensics::event::{EventLog, Finding, Severity};
+use crate::state::{invalid, Validate};
+use crate::stats::{Moments, Ring, RollingMoments};
+use crate::trend::RollingTrend;
+
+/// Samples behind volatility and the coefficient statistics (RLDK's fixed 10).
+const SHORT_WINDOW: usize = 10;
+/// KL samples before any rule is evaluated (RLDK's history gate).
+const RULE_MIN_SAMPLES: u64 = 10;
+/// Drift scores behind the drift trend.
+const DRIFT_TREND_SCORES: usize = 10;
+
+/// What the last drift test found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftDetails {
+    /// KS statistic of the current window against the reference.
+    pub ks_statistic: f64,
+    /// Its asymptotic p-value.
+    pub ks_p_value: f64,
+    /// Plug-in histogram KL(current ‖ reference).
+    pub raw_divergence: f64,
+    /// The same with its small-sample bias removed.
+    pub corrected_divergence: f64,
+    /// Histogram bins.
+    pub bins: usize,
+    /// Values in the reference.
+    pub reference_size: usize,
+    /// Values in the current window.
+    pub window_size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DriftState {
+    detector: DriftDetector,
+    reference: Moments,
+    current: RollingMoments,
+    scores: Ring,
+    details: Option<DriftDetails>,
+}
+
+/// Facts of the windowed controller analysis that the rules read.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct ControllerWindow {
+    kind: ControllerKind,
+    /// Signed responsiveness (adaptive only).
+    responsiveness: Option<f64>,
+    time_in_band: f64,
+}
+
+/// Streaming KL-schedule analysis with anomaly events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KlScheduleTracker {
+    cfg: KlScheduleConfig,
+    updates: u64,
+    finite_kl: u64,
+    in_band_total: u64,
+    nonfinite_coef: u64,
+    kl_window: Ring,
+    step_window: Ring,
+    in_band_window: usize,
+    trend: RollingTrend,
+    trend_steps: Ring,
+    trend_r2: Option<f64>,
+    volatility: RollingMoments,
+    controller: VecDeque<(f64, f64, f64)>,
+    controller_window: Option<ControllerWindow>,
+    coef_pairs: VecDeque<(f64, f64)>,
+    first_coef: Option<f64>,
+    coef_ever_changed: bool,
+    drift: Option<DriftState>,
+    metrics: KlScheduleMetrics,
+    events: EventLog,
+    history: VecDeque<KlScheduleMetrics>,
+}
+
+impl KlScheduleTracker {
+    /// A tracker with validated parameters.
+    pub fn new(cfg: KlScheduleConfig) -> Result<Self> {
+        let cfg = cfg.validated()?;
+        let drift = if cfg.enable_drift_tracking {
+            Some(DriftState {
+                detector: DriftDetector::new(
+                    cfg.reference_period,
+                    cfg.drift_window_size,
+                    Some(cfg.drift_min_window()),
+                    cfg.drift_alpha,
+                )?,
+                reference: Moments::new(),
+                current: RollingMoments::new(cfg.drift_window_size, Some(1))?,
+                scores: Ring::new(DRIFT_TREND_SCORES),
+                details: None,
+            })
+        } else {
+            None
+        };
+        Ok(KlScheduleTracker {
+            updates: 0,
+            finite_kl: 0,
+            in_band_total: 0,
+            nonfinite_coef: 0,
+            kl_window: Ring::new(cfg.window_size),
+            step_window: Ring::new(cfg.window_size),
+            in_band_window: 0,
+            trend: RollingTrend::new(cfg.trend_window, None)?,
+            trend_steps: Ring::new(cfg.trend_window),
+            trend_r2: None,
+            volatility: RollingMoments::new(SHORT_WINDOW, None)?,
+            controller: VecDeque::with_capacity(cfg.controller_window),
+            controller_window: None,
+            coef_pairs: VecDeque::with_capacity(SHORT_WINDOW),
+            first_coef: None,
+            coef_ever_changed: false,
+            drift,
+            metrics: KlScheduleMetrics::empty(cfg.kl_target),
+            events: EventLog::new(cfg.event_release, cfg.max_events)?,
+            history: VecDeque::new(),
+            cfg,
+        })
+    }
+
+    /// The effective parameters (after RLDK's clamps).
+    pub fn config(&self) -> &KlScheduleConfig {
+        &self.cfg
+    }
+
+    /// Updates seen (every call, whatever it carried).
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// The latest snapshot.
+    pub fn metrics(&self) -> &KlScheduleMetrics {
+        &self.metrics
+    }
+
+    /// The retained snapshots, oldest first (at most `history_size`).
+    pub fn history(&self) -> &VecDeque<KlScheduleMetrics> {
+        &self.history
+    }
+
+    /// The anomaly events.
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// The last `window_size` finite KL values, oldest first.
+    pub fn kl_history(&self) -> impl Iterator<Item = f64> + '_ {
+        self.kl_window.iter()
+    }
+
+    /// Their logged steps.
+    pub fn step_history(&self) -> impl Iterator<Item = f64> + '_ {
+        self.step_window.iter()
+    }
+
+    /// The last `controller_window` coefficients that came with a finite KL (NaN where none
+    /// was logged), oldest first.
+    pub fn coef_history(&self) -> impl Iterator<Item = f64> + '_ {
+        self.controller.iter().map(|c| c.1)
+    }
+
+    /// Non-finite coefficients seen.
+    pub fn nonfinite_coef(&self) -> u64 {
+        self.nonfinite_coef
+    }
+
+    /// The last drift test, once the reference and window are filled.
+    pub fn drift_details(&self) -> Option<&DriftDetails> {
+        self.drift.as_ref().and_then(|d| d.details.as_ref())
+    }
+
+    /// One logged step. `kl` or `coef` is `None` when the step did not log it.
+    pub fn update(&mut self, step: f64, kl: Option<f64>, coef: Option<f64>) -> &KlScheduleMetrics {
+        self.updates += 1;
+        self.metrics.step = step;
+        self.metrics.current_kl = kl;
+        self.metrics.current_kl_coef = coef;
+        let mut input_findings = Vec::new();
+        if let Some(c) = coef.filter(|c| !c.is_finite()) {
+            self.nonfinite_coef += 1;
+            input_findings.push(Finding::new(
+                "non_finite_kl_coef",
+                Severity::Critical,
+                self.nonfinite_coef as f64,
+                Some(0.0),
+                format!(
+                    "KL coefficient is {c} at step {step} ({} non-finite so far)",
+                    self.nonfinite_coef
+                ),
+            ));
+        }
+        match kl {
+            Some(k) if k.is_finite() => {
+                let usable_coef = coef.filter(|c| c.is_finite() && *c > 0.0);
+                self.ingest(step, k, usable_coef);
+            }
+            Some(k) => {
+                self.metrics.nonfinite_kl_count += 1;
+                let n = self.metrics.nonfinite_kl_count;
+                input_findings.push(Finding::new(
+                    "non_finite_kl",
+                    Severity::Critical,
+                    n as f64,
+                    Some(0.0),
+                    format!("KL is {k} at step {step} ({n} non-finite so far)"),
+                ));
+            }
+            None => {}
+        }
+        if kl.is_some() || !input_findings.is_empty() {
+            let mut findings = input_findings;
+            findings.extend(self.rule_findings());
+            self.events.observe(step, findings);
+        }
+        if self.history.len() == self.cfg.history_size {
+            self.history.pop_front();
+        }
+        self.history.push_back(self.metrics.clone());
+        &self.metrics
+    }
+
+    fn in_band(&self, kl: f64) -> bool {
+        self.cfg.band_low() <= kl && kl <= self.cfg.band_high()
+    }
+
+    fn ingest(&mut self, step: f64, kl: f64, coef: Option<f64>) {
+        self.finite_kl += 1;
+        let inside = self.in_band(kl);
+        self.in_band_total += u64::from(inside);
+        if let Some(old) = self.kl_window.push(kl) {
+            self.in_band_window -= usize::from(self.in_band(old));
+        }
+        self.in_band_window += usize::from(inside);
+        self.step_window.push(step);
+        self.trend.update(step, kl);
+        self.trend_steps.push(step);
+        self.volatility.update(kl);
+        let c = coef.unwrap_or(f64::NAN);
+        if self.controller.len() == self.cfg.controller_window {
+            self.controller.pop_front();
+        }
+        self.controller.push_back((kl, c, step));
+        if self.coef_pairs.len() == SHORT_WINDOW {
+            self.coef_pairs.pop_front();
+        }
+        self.coef_pairs.push_back((kl, c));
+        if let Some(c) = coef {
+            match self.first_coef {
+                None => self.first_coef = Some(c),
+                Some(f) if f != c => self.coef_ever_changed = true,
+                Some(_) => {}
+            }
+        }
+        self.update_drift(kl);
+        self.recompute();
+    }
+
+    fn update_drift(&mut self, kl: f64) {
+        let cfg = self.cfg;
+        let Some(d) = self.drift.as_mut() else {
+            return;
+        };
+        if d.detector.reference_len() < cfg.reference_period {
+            d.reference.update(kl);
+        } else {
+            d.current.update(kl);
+        }
+        d.detector.update(kl);
+        let m = &mut self.metrics;
+        m.kl_reference_mean = d.reference.mean();
+        m.kl_reference_std = d.reference.std(1);
+        m.kl_distribution_mean = m.kl_reference_mean;
+        m.kl_distribution_std = m.kl_reference_std;
+        m.kl_current_mean = d.current.mean();
+        m.kl_current_std = d.current.std(1);
+        let (Some(ks), Ok(Some(hkl))) = (d.detector.ks(), d.detector.histogram_kl(None)) else {
+            return;
+        };
+        let divergence = hkl.corrected.max(0.0);
+        let score = if divergence > 0.0 {
+            (1.0 - (-divergence / cfg.drift_threshold).exp()).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        d.scores.push(score);
+        m.kl_drift_kl_divergence = Some(divergence);
+        m.kl_drift_score = Some(score);
+        m.kl_drift_detected = ks.p_value < cfg.drift_alpha && divergence > cfg.drift_threshold;
+        m.kl_drift_trend = drift_trend(&d.scores);
+        d.details = Some(DriftDetails {
+            ks_statistic: ks.statistic,
+            ks_p_value: ks.p_value,
+            raw_divergence: hkl.raw,
+            corrected_divergence: hkl.corrected,
+            bins: hkl.bins,
+            reference_size: d.detector.reference_len(),
+            window_size: d.detector.window_len(),
+        });
+    }
+
+    fn recompute(&mut self) {
+        let n = self.kl_window.len();
+        let m = &mut self.metrics;
+        if n >= 5 {
+            let frac = self.in_band_window as f64 / n as f64;
+            m.time_in_target_range = Some(frac);
+            m.target_range_violations = (n - self.in_band_window) as u64;
+            m.target_range_stability = Some(frac);
+        }
+        m.kl_volatility = self.volatility.std(1);
+        let fit = self.trend.fit();
+        m.kl_trend = fit.map(|f| f.slope);
+        self.trend_r2 = fit.and_then(|f| f.r2);
+        m.kl_controller_performance = Some(self.in_band_total as f64 / self.finite_kl as f64);
+        self.analyse_controller_window();
+        self.coefficient_stats();
+        self.health_scores();
+    }
+
+    /// Re-runs the core's controller analysis over the last `controller_window` samples:
+    /// O(window) per step, which keeps overshoot, oscillation and responsiveness about the
+    /// controller's recent behaviour rather than the whole run.
+    fn analyse_controller_window(&mut self) {
+        if self.controller.len() < self.cfg.controller_window {
+            return;
+        }
+        // The configuration was validated with the tracker's own (same) checks.
+        let Ok(ccfg) =
+            ControllerConfig::new(self.cfg.kl_target, self.cfg.kl_target_tolerance, None, 5, 5)
+        else {
+            return;
+        };
+        let mut a = ControllerAnalyzer::new(ccfg);
+        for &(kl, c, step) in &self.controller {
+            a.update(kl, c.is_finite().then_some(c), Some(step));
+        }
+        let r = a.report();
+        let m = &mut self.metrics;
+        m.controller_kind = r.controller;
+        m.controller_responsiveness = r.responsiveness.map(|v| v.clamp(0.0, 1.0));
+        m.controller_overshoot = Some(r.max_overshoot.unwrap_or(0.0).max(0.0));
+        m.controller_oscillation = r.oscillation_rate;
+        self.controller_window = Some(ControllerWindow {
+            kind: r.controller,
+            responsiveness: r.responsiveness,
+            time_in_band: r.time_in_band.unwrap_or(0.0),
+        });
+    }
+
+    fn coefficient_stats(&mut self) {
+        let m = &mut self.metrics;
+        let full = self.coef_pairs.len() == SHORT_WINDOW;
+        if !full || self.coef_pairs.iter().any(|p| !p.1.is_finite()) {
+            m.coef_change_rate = None;
+            m.coef_adaptation_quality = None;
+            m.coef_stability = None;
+            return;
+        }
+        let mut coefs = Moments::new();
+        let mut adapt = Bivariate::default();
+        let mut abs_change = 0.0;
+        let pairs: Vec<(f64, f64)> = self.coef_pairs.iter().copied().collect();
+        for w in pairs.windows(2) {
+            let ((kl0, c0), (_, c1)) = (w[0], w[1]);
+            abs_change += (c1 - c0).abs();
+            adapt.update(kl0 - self.cfg.kl_target, c1.ln() - c0.ln());
+        }
+        for &(_, c) in &pairs {
+            coefs.update(c);
+        }
+        m.coef_change_rate = Some(abs_change / (SHORT_WINDOW - 1) as f64);
+        m.coef_adaptation_quality = adapt.correlation().map(|r| r.clamp(0.0, 1.0));
+        m.coef_stability = match (coefs.std(1), coefs.mean()) {
+            (Some(s), Some(mu)) if mu > 0.0 => Some(1.0 - (s / mu).min(1.0)),
+            _ => None,
+        };
+    }
+
+    /// Change of KL across the trend window implied by the fitted slope.
+    fn trend_change(&self) -> Option<f64> {
+        let slope = self.metrics.kl_trend?;
+        let first = self.trend_steps.iter().next()?;
+        let last = self.trend_steps.last()?;
+        Some((slope * (last - first)).abs())
+    }
+
+    fn health_scores(&mut self) {
+        let scale = self.cfg.kl_scale();
+        let change = self.trend_change();
+        let m = &mut self.metrics;
+        m.kl_health_score = weighted_mean(&[
+            (0.4, m.target_range_stability),
+            (
+                0.3,
+                m.kl_volatility.map(|v| (1.0 - v / (2.0 * scale)).max(0.0)),
+            ),
+            (0.3, change.map(|c| (1.0 - c / (4.0 * scale)).max(0.0))),
+        ]);
+        m.schedule_health_score = if self.controller_window.is_some() {
+            weighted_mean(&[
+                (0.3, m.controller_responsiveness),
+                (
+                    0.3,
+                    m.controller_overshoot
+                        .map(|o| (1.0 - o / (2.0 * OVERSHOOT_LIMIT)).max(0.0)),
+                ),
+                (
+                    0.2,
+                    m.controller_oscillation
+                        .map(|o| (1.0 - o / (2.0 * OSCILLATION_LIMIT)).max(0.0)),
+                ),
+                (0.2, m.coef_adaptation_quality),
+            ])
+        } else {
+            None
+        };
+    }
+
+    /// The conditions that hold now (see docs/rules.md for each).
+    fn rule_findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if self.finite_kl < RULE_MIN_SAMPLES {
+            return out;
+        }
+        let m = &self.metrics;
+        let scale = self.cfg.kl_scale();
+        if let (Some(slope), Some(change), Some(r2)) =
+            (m.kl_trend, self.trend_change(), self.trend_r2)
+        {
+            if r2 >= TREND_MIN_R2 && change > 2.0 * scale {
+                let span = change / slope.abs();
+                out.push(Finding::new(
+                    "kl_trend_anomaly",
+                    if change > 4.0 * scale {
+                        Severity::Critical
+                    } else {
+                        Severity::Warning
+                    },
+                    slope,
+                    Some(2.0 * scale / span),
+                    format!(
+                        "KL trend {slope:.4e} per step: {change:.4} over the last {} samples \
+                         (R² {r2:.2}), more than twice the band half-width {scale:.4}",
+                        self.cfg.trend_window
+                    ),
+                ));
+            }
+        }
+        if let Some(v) = m.kl_volatility.filter(|&v| v > scale) {
+            out.push(Finding::new(
+                "kl_volatility_anomaly",
+                if v >= 2.0 * scale {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                v,
+                Some(scale),
+                format!("KL volatility {v:.4} exceeds the band half-width {scale:.4}"),
+            ));
+        }
+        if let Some(t) = m.time_in_target_range.filter(|&t| t < 0.5) {
+            out.push(Finding::new(
+                "target_range_anomaly",
+                if t <= 0.3 {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                t,
+                Some(0.5),
+                format!(
+                    "KL in target range [{:.4}, {:.4}] only {:.1}% of the last {} samples",
+                    self.cfg.band_low(),
+                    self.cfg.band_high(),
+                    100.0 * t,
+                    self.kl_window.len()
+                ),
+            ));
+        }
+        self.controller_findings(&mut out);
+        self.drift_findings(&mut out);
+        out
+    }
+
+    fn controller_findings(&self, out: &mut Vec<Finding>) {
+        let Some(w) = self.controller_window else {
+            return;
+        };
+        let m = &self.metrics;
+        let window = self.cfg.controller_window;
+        match (w.kind, w.responsiveness) {
+            (ControllerKind::Adaptive, Some(r)) if r < RESPONSIVENESS_LIMIT => {
+                out.push(Finding::new(
+                    "controller_responsiveness_anomaly",
+                    Severity::Warning,
+                    r.max(0.0),
+                    Some(RESPONSIVENESS_LIMIT),
+                    format!(
+                        "KL coefficient does not act against the KL error: correlation {r:.3} \
+                         over the last {window} samples"
+                    ),
+                ));
+            }
+            (ControllerKind::Fixed, _) if self.coef_ever_changed && w.time_in_band < 0.5 => {
+                out.push(Finding::new(
+                    "controller_responsiveness_anomaly",
+                    Severity::Warning,
+                    0.0,
+                    Some(RESPONSIVENESS_LIMIT),
+                    format!(
+                        "KL coefficient has stopped adapting: unchanged over the last {window} \
+                         samples while KL was in band only {:.1}% of them",
+                        100.0 * w.time_in_band
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(o) = m.controller_overshoot.filter(|&o| o > OVERSHOOT_LIMIT) {
+            out.push(Finding::new(
+                "controller_overshoot_anomaly",
+                Severity::Warning,
+                o,
+                Some(OVERSHOOT_LIMIT),
+                format!(
+                    "KL overshot the band by {:.3} of the target after crossing it",
+                    o
+                ),
+            ));
+        }
+        if let Some(o) = m.controller_oscillation.filter(|&o| o > OSCILLATION_LIMIT) {
+            out.push(Finding::new(
+                "controller_oscillation_anomaly",
+                Severity::Warning,
+                o,
+                Some(OSCILLATION_LIMIT),
+                format!(
+                    "KL swings across the band: {o:.3} sign changes of the error per sample \
+                     over the last {window} samples"
+                ),
+            ));
+        }
+        if w.kind == ControllerKind::Adaptive {
+            if let Some(q) = m.coef_adaptation_quality.filter(|&q| q < ADAPTATION_LIMIT) {
+                out.push(Finding::new(
+                    "coef_adaptation_anomaly",
+                    Severity::Warning,
+                    q,
+                    Some(ADAPTATION_LIMIT),
+                    format!(
+                        "KL coefficient changes do not follow the KL error: quality {q:.3} \
+                         over the last {SHORT_WINDOW} samples"
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn drift_findings(&self, out: &mut Vec<Finding>) {
+        let m = &self.metrics;
+        let (Some(score), Some(div)) = (m.kl_drift_score, m.kl_drift_kl_divergence) else {
+            return;
+        };
+        let thr = self.cfg.drift_threshold;
+        if m.kl_drift_detected {
+            let mut f = Finding::new(
+                "kl_drift_detected",
+                if score > 0.6 {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                score,
+                Some(thr),
+                format!("KL distribution drift: divergence {div:.4}, score {score:.3}"),
+            );
+            f.extra = Some(("trend", m.kl_drift_trend.as_str()));
+            out.push(f);
+        }
+        // RLDK fires on any rising score; the corrected divergence of a stationary series
+        // wanders around 0, so a rising score counts only while the KS test is significant.
+        let significant = self
+            .drift_details()
+            .is_some_and(|d| d.ks_p_value < self.cfg.drift_alpha);
+        if significant && score > 0.0 && m.kl_drift_trend == DriftTrend::Increasing {
+            out.push(Finding::new(
+                "kl_drift_trend",
+                Severity::Warning,
+                score,
+                None,
+                "KL drift severity increasing".to_string(),
+            ));
+        }
+    }
+}
+
+/// Overshoot (fraction of the target past the band) that raises an anomaly.
+pub const OVERSHOOT_LIMIT: f64 = 0.3;
+/// Error sign changes per sample that raise an oscillation anomaly (3 in a 30-sample window).
+pub const OSCILLATION_LIMIT: f64 = 0.1;
+/// Responsiveness below which an adaptive controller is flagged (RLDK's 0.3).
+pub const RESPONSIVENESS_LIMIT: f64 = 0.3;
+/// Adaptation quality below which an adaptive controller is flagged (RLDK's 0.2).
+pub const ADAPTATION_LIMIT: f64 = 0.2;
+/// R² a trend fit needs before its slope counts as a trend.
+pub const TREND_MIN_R2: f64 = 0.5;
+
+/// Weighted mean of the parts that have a value; `None` when none has.
+fn weighted_mean(parts: &[(f64, Option<f64>)]) -> Option<f64> {
+    let (mut w, mut s) = (0.0, 0.0);
+    for &(weight, v) in parts {
+        if let Some(v) = v {
+            w += weight;
+            s += weight * v;
+        }
+    }
+    (w > 0.0).then(|| (s / w).clamp(0.0, 1.0))
+}
+
+/// RLDK's drift trend: OLS slope of the last drift scores against their index.
+fn drift_trend(scores: &Ring) -> DriftTrend {
+    let n = scores.len();
+    if n < 3 {
+        return DriftTrend::Stable;
+    }
+    let mut m = Moments::new();
+    let mut fit = Bivariate::default();
+    for (i, s) in scores.iter().enumerate() {
+        m.update(s);
+        fit.update(i as f64, s);
+    }
+    if m.std(0).unwrap_or(0.0) < 1e-6 {
+        return DriftTrend::Stable;
+    }
+    // slope = cov(i, s) / var(i); var of 0..n-1 is (n² − 1) / 12.
+    let var_i = ((n * n - 1) as f64) / 12.0;
+    let slope = fit.covariance().unwrap_or(0.0) / var_i;
+    if slope > 0.01 {
+        DriftTrend::Increasing
+    } else if slope < -0.01 {
+        DriftTrend::Decreasing
+    } else {
+        DriftTrend::Stable
+    }
+}
+
+impl Validate for KlScheduleTracker {
+    fn validate(&self) -> Result<()> {
+        if self.cfg.validated().is_err() {
+            return Err(invalid("KL tracker parameters"));
+        }
+        if self.kl_window.capacity() != self.cfg.window_size
+            || self.in_band_window > self.kl_window.len()
+            || self.controller.len() > self.cfg.controller_window
+            || self.coef_pairs.len() > SHORT_WINDOW
+            || self.history.len() > self.cfg.history_size
+        {
+            return Err(invalid("KL tracker windows"));
+        }
+        self.kl_window.validate()?;
+        self.step_window.validate()?;
+        self.trend.validate()?;
+        self.volatility.validate()?;
+        self.events.validate()?;
+        if let Some(d) = &self.drift {
+            d.detector.validate()?;
+            d.reference.validate()?;
+            d.current.validate()?;
+        }
+        Ok(())
+    }
+}
