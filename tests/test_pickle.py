@@ -1,6 +1,8 @@
-"""Pickle, copy and byte snapshots of every estimator class in ``rlforensics.stats``.
+"""Pickle, copy and byte snapshots of every estimator class in ``rlforensics.stats`` and every
+tracker in ``rlforensics.forensics``.
 
-Classes are discovered from ``rlforensics.stats.__all__``; each needs an entry in
+Classes are discovered from ``rlforensics.stats.__all__`` and the classes with ``to_bytes`` in
+``rlforensics.forensics.__all__``; each needs an entry in
 ``EXAMPLES`` (constructor, feeder, observer). A class without one fails
 ``test_every_class_has_an_example``, so new classes cannot slip through untested.
 """
@@ -18,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+import rlforensics.forensics as forensics
 import rlforensics.stats as stats
 
 
@@ -169,11 +172,27 @@ EXAMPLES: dict[str, Example] = {
         feed=lambda a, part: a.update_many(_KL_PARTS[part], _COEF_PARTS[part], _STEP_PARTS[part]),
         observe=lambda a: a.report(),
     ),
+    "KLScheduleTracker": Example(
+        make=lambda: forensics.KLScheduleTracker(reference_period=200, drift_window_size=50),
+        feed=lambda t, part: t.update_many(_STEP_PARTS[part], _KL_PARTS[part], _COEF_PARTS[part]),
+        observe=lambda t: {
+            "metrics": t.current_metrics.to_dict(),
+            "anomalies": t.get_anomalies(),
+            "kl_history": t.kl_history,
+            "history": [m.to_dict() for m in t.metrics_history[-3:]],
+            "drift": t.detect_kl_drift(),
+        },
+    ),
 }
 
 CLASSES = {
     name: getattr(stats, name) for name in stats.__all__ if inspect.isclass(getattr(stats, name))
 }
+CLASSES.update(
+    (name, getattr(forensics, name))
+    for name in forensics.__all__
+    if inspect.isclass(getattr(forensics, name)) and hasattr(getattr(forensics, name), "to_bytes")
+)
 NAMES = sorted(CLASSES)
 
 

@@ -1,13 +1,14 @@
 """rlforensics: forensics for PPO/RLHF training runs.
 
 A Rust numeric core (streaming statistics, trends, drift tests, KL-controller analysis) under a
-Python facade. This release provides the numeric core as :mod:`rlforensics.stats`; the
-RLDK-compatible trackers, the log scanner and the TRL callback build on it.
+Python facade: the numeric core as :mod:`rlforensics.stats` and RLDK-compatible trackers as
+:mod:`rlforensics.forensics`.
 """
 
 from __future__ import annotations
 
-from rlforensics import stats
+from rlforensics import forensics, stats
 from rlforensics._core import __version__
+from rlforensics.forensics import KLScheduleMetrics, KLScheduleTracker
 
-__all__ = ["__version__", "stats"]
+__all__ = ["KLScheduleMetrics", "KLScheduleTracker", "__version__", "forensics", "stats"]

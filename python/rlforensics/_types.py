@@ -65,3 +65,25 @@ class ControllerReport(TypedDict):
     response_lag: int | None
     invalid_coef: int
 
+
+
+class _AnomalyRequired(TypedDict):
+    type: str
+    severity: Literal["warning", "critical"]
+    message: str
+    value: float
+    step: int | float
+    first_step: int | float
+    last_step: int | float
+    active: bool
+    occurrences: int
+
+
+class AnomalyEvent(_AnomalyRequired, total=False):
+    """An anomaly event: RLDK's keys plus onset/last step, whether it is still open, and
+    how many evaluations it held for. ``threshold`` is absent for rules without one,
+    ``tracker`` is set by the comprehensive forensics, ``trend`` only on ``kl_drift_detected``."""
+
+    threshold: float
+    tracker: str
+    trend: str

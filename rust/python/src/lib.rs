@@ -9,8 +9,11 @@
 mod analyzers;
 mod arrays;
 mod batch;
+mod convert;
 mod errors;
 mod estimators;
+mod events;
+mod kl_schedule;
 mod pickling;
 mod rolling;
 
@@ -31,5 +34,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rolling::register(m)?;
     analyzers::register(m)?;
     batch::register(m)?;
+    kl_schedule::register(m)?;
     Ok(())
 }

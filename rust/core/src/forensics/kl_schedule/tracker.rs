@@ -606,12 +606,10 @@ impl KlScheduleTracker {
             f.extra = Some(("trend", m.kl_drift_trend.as_str()));
             out.push(f);
         }
-        // RLDK fires on any rising score; the corrected divergence of a stationary series
-        // wanders around 0, so a rising score counts only while the KS test is significant.
-        let significant = self
-            .drift_details()
-            .is_some_and(|d| d.ks_p_value < self.cfg.drift_alpha);
-        if significant && score > 0.0 && m.kl_drift_trend == DriftTrend::Increasing {
+        // RLDK fires on any rising score, but the corrected divergence of a stationary
+        // series wanders around 0 and its score rises half the time: a rising score means
+        // worsening drift only while drift is detected.
+        if m.kl_drift_detected && m.kl_drift_trend == DriftTrend::Increasing {
             out.push(Finding::new(
                 "kl_drift_trend",
                 Severity::Warning,
