@@ -5,6 +5,8 @@
 //! metrics and events.
 
 pub mod event;
+pub mod gradient;
 pub mod kl_schedule;
+pub mod small;
 
 pub use event::{AnomalyEvent, EventLog, Finding, Severity};

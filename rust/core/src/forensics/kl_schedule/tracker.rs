@@ -27,6 +27,7 @@ use crate::control::{Bivariate, ControllerAnalyzer, ControllerConfig, Controller
 use crate::drift::DriftDetector;
 use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
+use crate::forensics::small::weighted_score;
 use crate::state::{invalid, Validate};
 use crate::stats::{Moments, Ring, RollingMoments};
 use crate::trend::RollingTrend;
@@ -416,7 +417,7 @@ impl KlScheduleTracker {
         let scale = self.cfg.kl_scale();
         let change = self.trend_change();
         let m = &mut self.metrics;
-        m.kl_health_score = weighted_mean(&[
+        m.kl_health_score = weighted_score(&[
             (0.4, m.target_range_stability),
             (
                 0.3,
@@ -425,7 +426,7 @@ impl KlScheduleTracker {
             (0.3, change.map(|c| (1.0 - c / (4.0 * scale)).max(0.0))),
         ]);
         m.schedule_health_score = if self.controller_window.is_some() {
-            weighted_mean(&[
+            weighted_score(&[
                 (0.3, m.controller_responsiveness),
                 (
                     0.3,
@@ -631,18 +632,6 @@ pub const RESPONSIVENESS_LIMIT: f64 = 0.3;
 pub const ADAPTATION_LIMIT: f64 = 0.2;
 /// R² a trend fit needs before its slope counts as a trend.
 pub const TREND_MIN_R2: f64 = 0.5;
-
-/// Weighted mean of the parts that have a value; `None` when none has.
-fn weighted_mean(parts: &[(f64, Option<f64>)]) -> Option<f64> {
-    let (mut w, mut s) = (0.0, 0.0);
-    for &(weight, v) in parts {
-        if let Some(v) = v {
-            w += weight;
-            s += weight * v;
-        }
-    }
-    (w > 0.0).then(|| (s / w).clamp(0.0, 1.0))
-}
 
 /// RLDK's drift trend: OLS slope of the last drift scores against their index.
 fn drift_trend(scores: &Ring) -> DriftTrend {
