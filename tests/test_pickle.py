@@ -172,6 +172,18 @@ EXAMPLES: dict[str, Example] = {
         feed=lambda a, part: a.update_many(_KL_PARTS[part], _COEF_PARTS[part], _STEP_PARTS[part]),
         observe=lambda a: a.report(),
     ),
+    "GradientNormsAnalyzer": Example(
+        make=lambda: forensics.GradientNormsAnalyzer(window_size=30),
+        feed=lambda a, part: a.update_many(
+            _STEP_PARTS[part], np.abs(_PARTS[part]), np.abs(_PARTS[part]) * 3 + 0.1
+        ),
+        observe=lambda a: {
+            "metrics": a.current_metrics.to_dict(),
+            "anomalies": a.get_anomalies(),
+            "policy": a.policy_grad_history,
+            "history": [m.to_dict() for m in a.metrics_history[-3:]],
+        },
+    ),
     "KLScheduleTracker": Example(
         make=lambda: forensics.KLScheduleTracker(reference_period=200, drift_window_size=50),
         feed=lambda t, part: t.update_many(_STEP_PARTS[part], _KL_PARTS[part], _COEF_PARTS[part]),

@@ -13,6 +13,8 @@ mod convert;
 mod errors;
 mod estimators;
 mod events;
+mod gradient;
+mod history;
 mod kl_schedule;
 mod pickling;
 mod rolling;
@@ -35,5 +37,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     analyzers::register(m)?;
     batch::register(m)?;
     kl_schedule::register(m)?;
+    gradient::register(m)?;
     Ok(())
 }
