@@ -4,9 +4,11 @@
 //! and a batch function over columns that calls the same `update`, so both give identical
 //! metrics and events.
 
+pub mod comprehensive;
 pub mod event;
 pub mod gradient;
 pub mod kl_schedule;
+pub mod length_bias;
 pub mod small;
 
 pub use event::{AnomalyEvent, EventLog, Finding, Severity};

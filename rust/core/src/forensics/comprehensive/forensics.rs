@@ -1,0 +1,246 @@
+//! The comprehensive forensics: every tracker behind one `update`, RLDK's
+//! `ComprehensivePPOForensics`.
+//!
+//! What differs from RLDK (each in docs/compatibility.md):
+//! - A tracker is updated only when its inputs were logged (RLDK fed the KL tracker
+//!   defaults when KL was missing, and never reached the gradient analyzer without a
+//!   policy/value split); a snapshot carries the tracker metrics of this step only.
+//! - Entropy and the reward are checked: a non-finite value is a critical anomaly.
+//! - The overall scores average the parts that have data; a tracker without data is not
+//!   a perfect 1.0, and the drift term counts once, in training stability.
+//! - Length bias streams (bounded work per update) and raises `length_bias_anomaly`.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::ComprehensiveConfig;
+use super::metrics::{ComprehensiveMetrics, StepInput};
+use crate::error::Result;
+use crate::forensics::event::{EventLog, Finding, Severity};
+use crate::forensics::gradient::GradientAnalyzer;
+use crate::forensics::kl_schedule::KlScheduleTracker;
+use crate::forensics::length_bias::LengthBias;
+use crate::state::{invalid, Validate};
+
+/// The trackers and the events they raise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComprehensiveForensics {
+    cfg: ComprehensiveConfig,
+    kl: Option<KlScheduleTracker>,
+    gradient: Option<GradientAnalyzer>,
+    length_bias: Option<LengthBias>,
+    updates: u64,
+    nonfinite: u64,
+    metrics: ComprehensiveMetrics,
+    events: EventLog,
+    history: VecDeque<ComprehensiveMetrics>,
+}
+
+impl ComprehensiveForensics {
+    /// Forensics with validated parameters.
+    pub fn new(cfg: ComprehensiveConfig) -> Result<Self> {
+        let cfg = cfg.validated()?;
+        let kl = cfg
+            .enable_kl_schedule_tracking
+            .then(|| KlScheduleTracker::new(cfg.kl()))
+            .transpose()?;
+        let gradient = cfg
+            .enable_gradient_norms_analysis
+            .then(|| GradientAnalyzer::new(cfg.gradient()))
+            .transpose()?;
+        let length_bias = cfg
+            .enable_length_bias_detection
+            .then(|| LengthBias::new(cfg.length_bias_threshold, cfg.length_bias_window))
+            .transpose()?;
+        let thresholds = length_bias
+            .as_ref()
+            .map(|l| (l.threshold(), l.corr_threshold()));
+        Ok(ComprehensiveForensics {
+            kl,
+            gradient,
+            length_bias,
+            updates: 0,
+            nonfinite: 0,
+            metrics: ComprehensiveMetrics::empty(thresholds),
+            events: EventLog::new(cfg.event_release, cfg.max_events)?,
+            history: VecDeque::new(),
+            cfg,
+        })
+    }
+
+    /// The parameters.
+    pub fn config(&self) -> &ComprehensiveConfig {
+        &self.cfg
+    }
+
+    /// Updates seen.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// The KL tracker (when enabled).
+    pub fn kl(&self) -> Option<&KlScheduleTracker> {
+        self.kl.as_ref()
+    }
+
+    /// The gradient analyzer (when enabled).
+    pub fn gradient(&self) -> Option<&GradientAnalyzer> {
+        self.gradient.as_ref()
+    }
+
+    /// The length-bias detector (when enabled).
+    pub fn length_bias(&mut self) -> Option<&mut LengthBias> {
+        self.length_bias.as_mut()
+    }
+
+    /// Events raised by this layer (non-finite entropy/reward, length bias).
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// The latest snapshot.
+    pub fn metrics(&self) -> &ComprehensiveMetrics {
+        &self.metrics
+    }
+
+    /// The retained snapshots, oldest first.
+    pub fn history(&self) -> &VecDeque<ComprehensiveMetrics> {
+        &self.history
+    }
+
+    /// One logged step with the (reward, length) records of its responses.
+    pub fn update(&mut self, input: StepInput, responses: &[(f64, f64)]) -> &ComprehensiveMetrics {
+        self.updates += 1;
+        let step = input.step;
+        let mut m = ComprehensiveMetrics::empty(
+            self.length_bias
+                .as_ref()
+                .map(|l| (l.threshold(), l.corr_threshold())),
+        );
+        m.input = input;
+        if let Some(kl) = self.kl.as_mut() {
+            if input.kl.is_some() || input.kl_coef.is_some() {
+                m.kl_schedule_metrics = Some(kl.update(step, input.kl, input.kl_coef).clone());
+            }
+        }
+        if let Some(g) = self.gradient.as_mut() {
+            let (p, v, t) = (
+                input.policy_grad_norm,
+                input.value_grad_norm,
+                input.total_grad_norm,
+            );
+            if p.is_some() || v.is_some() || t.is_some() {
+                m.gradient_norms_metrics = Some(g.update(step, p, v, t).clone());
+            }
+        }
+        let mut findings = self.input_findings(&input);
+        if let Some(lb) = self.length_bias.as_mut() {
+            let threshold = lb.threshold();
+            for &(r, l) in responses {
+                lb.add(r, l);
+            }
+            let detected = lb.detected();
+            let anomalous = lb.anomalous();
+            let lm = lb.metrics();
+            m.length_bias_score = lm.bias_severity;
+            m.length_reward_correlation = lm.pearson_correlation;
+            m.length_reward_spearman = lm.spearman_correlation;
+            m.mean_response_length = lm.mean_length;
+            m.length_bias_detected = detected;
+            if anomalous {
+                let s = lm.bias_severity.unwrap_or(0.0);
+                findings.push(Finding::new(
+                    "length_bias_anomaly",
+                    Severity::Warning,
+                    s,
+                    Some(threshold),
+                    format!(
+                        "reward favours response length: severity {s:.3}, Pearson {:.3} over \
+                         the last {} responses",
+                        m.length_reward_correlation.unwrap_or(f64::NAN),
+                        lm.valid_sample_count
+                    ),
+                ));
+            }
+        }
+        self.events.observe(step, findings);
+        self.scores(&mut m);
+        self.metrics = m;
+        if self.history.len() == self.cfg.history_size {
+            self.history.pop_front();
+        }
+        self.history.push_back(self.metrics.clone());
+        &self.metrics
+    }
+
+    fn input_findings(&mut self, input: &StepInput) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (kind, name, v) in [
+            ("non_finite_entropy", "entropy", input.entropy),
+            ("non_finite_reward_mean", "reward_mean", input.reward_mean),
+            ("non_finite_reward_std", "reward_std", input.reward_std),
+        ] {
+            if let Some(x) = v.filter(|x| !x.is_finite()) {
+                self.nonfinite += 1;
+                out.push(Finding::new(
+                    kind,
+                    Severity::Critical,
+                    self.nonfinite as f64,
+                    Some(0.0),
+                    format!("{name} is {x} at step {}", input.step),
+                ));
+            }
+        }
+        out
+    }
+
+    /// RLDK's three aggregates, over the parts that have data (latest state of each
+    /// tracker); the drift term counts once, in training stability.
+    fn scores(&self, m: &mut ComprehensiveMetrics) {
+        let kl = self.kl.as_ref().map(KlScheduleTracker::metrics);
+        let g = self.gradient.as_ref().map(GradientAnalyzer::metrics);
+        let overall = [
+            kl.and_then(|k| k.kl_health_score),
+            kl.and_then(|k| k.schedule_health_score),
+            g.and_then(|g| g.gradient_health_score),
+        ];
+        let stability = [
+            kl.and_then(|k| k.target_range_stability),
+            kl.and_then(|k| k.kl_drift_score)
+                .map(|d| (1.0 - d).max(0.0)),
+            g.and_then(|g| g.training_stability),
+        ];
+        m.overall_health_score = mean_of(&overall);
+        m.training_stability_score = mean_of(&stability);
+        m.convergence_quality_score = None;
+    }
+}
+
+fn mean_of(parts: &[Option<f64>]) -> Option<f64> {
+    let vals: Vec<f64> = parts.iter().flatten().copied().collect();
+    (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+}
+
+impl Validate for ComprehensiveForensics {
+    fn validate(&self) -> Result<()> {
+        if self.cfg.validated().is_err()
+            || self.history.len() > self.cfg.history_size
+            || self.kl.is_some() != self.cfg.enable_kl_schedule_tracking
+            || self.gradient.is_some() != self.cfg.enable_gradient_norms_analysis
+            || self.length_bias.is_some() != self.cfg.enable_length_bias_detection
+        {
+            return Err(invalid("comprehensive forensics parameters"));
+        }
+        if let Some(k) = &self.kl {
+            k.validate()?;
+        }
+        if let Some(g) = &self.gradient {
+            g.validate()?;
+        }
+        if let Some(l) = &self.length_bias {
+            l.validate()?;
+        }
+        self.events.validate()
+    }
+}

@@ -1,0 +1,150 @@
+//! Behaviour of the comprehensive forensics.
+
+use super::*;
+use crate::forensics::Severity;
+use crate::state::{from_bytes, to_bytes};
+
+fn row(step: f64) -> StepInput {
+    StepInput {
+        step,
+        ..StepInput::default()
+    }
+}
+
+#[test]
+fn trackers_update_only_when_their_inputs_are_logged() {
+    let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
+    let m = f
+        .update(
+            StepInput {
+                reward_mean: Some(1.0),
+                ..row(0.0)
+            },
+            &[],
+        )
+        .clone();
+    assert!(m.kl_schedule_metrics.is_none() && m.gradient_norms_metrics.is_none());
+    assert_eq!(
+        m.overall_health_score, None,
+        "no data is not a perfect score"
+    );
+    assert_eq!(f.kl().unwrap().updates(), 0);
+    let m = f
+        .update(
+            StepInput {
+                kl: Some(0.1),
+                total_grad_norm: Some(1.0),
+                ..row(1.0)
+            },
+            &[],
+        )
+        .clone();
+    assert!(m.kl_schedule_metrics.is_some() && m.gradient_norms_metrics.is_some());
+    assert_eq!(f.gradient().unwrap().updates(), 1);
+}
+
+#[test]
+fn non_finite_entropy_is_critical() {
+    let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
+    f.update(
+        StepInput {
+            entropy: Some(f64::NAN),
+            ..row(7.0)
+        },
+        &[],
+    );
+    let e: Vec<_> = f.events().events().collect();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].kind, "non_finite_entropy");
+    assert_eq!(e[0].severity, Severity::Critical);
+    assert_eq!(e[0].first_step, 7.0);
+}
+
+#[test]
+fn length_bias_streams_and_raises_an_event() {
+    let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
+    for i in 0..50 {
+        let batch: Vec<(f64, f64)> = (0..8)
+            .map(|j| {
+                let len = f64::from(10 + 5 * j);
+                (len / 50.0 + 0.01 * f64::from(i % 3), len)
+            })
+            .collect();
+        f.update(row(f64::from(i)), &batch);
+    }
+    let m = f.metrics();
+    assert!(m.length_bias_detected);
+    assert!(m.length_reward_correlation.unwrap() > 0.9);
+    assert!(f
+        .events()
+        .events()
+        .any(|e| e.kind == "length_bias_anomaly" && e.active));
+}
+
+#[test]
+fn batch_equals_per_step_and_snapshot_resumes() {
+    let n = 400;
+    let steps: Vec<f64> = (0..n).map(f64::from).collect();
+    let kl: Vec<f64> = (0..n)
+        .map(|i| 0.1 + 0.02 * (f64::from(i) / 7.0).sin())
+        .collect();
+    let coef: Vec<f64> = (0..n).map(|i| 0.05 + 0.001 * f64::from(i % 11)).collect();
+    let mut ent: Vec<f64> = (0..n).map(|i| 2.0 - 0.001 * f64::from(i)).collect();
+    ent[123] = f64::NAN;
+    let g: Vec<f64> = (0..n)
+        .map(|i| 1.0 + 0.1 * (f64::from(i) / 3.0).cos())
+        .collect();
+    let rr: Vec<f64> = (0..n).map(|i| f64::from(i % 17) / 17.0).collect();
+    let rl: Vec<f64> = (0..n).map(|i| f64::from(50 + i % 23)).collect();
+    let cols = StepColumns {
+        steps: &steps,
+        kl: Some(&kl),
+        kl_coef: Some(&coef),
+        entropy: Some(&ent),
+        total_grad_norm: Some(&g),
+        response_reward: Some(&rr),
+        response_length: Some(&rl),
+        ..StepColumns::default()
+    };
+    let mut a = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
+    let rows: Vec<_> = (0..n as usize)
+        .map(|i| a.update(cols.row(i), &[(rr[i], rl[i])]).numeric())
+        .collect();
+    let mut b = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
+    let out = comprehensive_batch(&mut b, &cols).unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        for (j, v) in r.iter().enumerate() {
+            assert_eq!(
+                v.to_bits(),
+                out[j][i].to_bits(),
+                "{}",
+                COMPREHENSIVE_NUMERIC_FIELDS[j]
+            );
+        }
+    }
+    // NaN inputs live in the state, so compare snapshots (NaN != NaN under PartialEq).
+    assert!(to_bytes("C", &a) == to_bytes("C", &b));
+    let mut c: ComprehensiveForensics = from_bytes("C", &to_bytes("C", &b)).unwrap();
+    assert!(to_bytes("C", &c) == to_bytes("C", &a));
+    c.update(row(1e12), &[]);
+    assert_eq!(c.updates(), a.updates() + 1);
+}
+
+#[test]
+fn disabled_trackers_are_absent() {
+    let cfg = ComprehensiveConfig {
+        enable_kl_schedule_tracking: false,
+        enable_length_bias_detection: false,
+        ..ComprehensiveConfig::default()
+    };
+    let mut f = ComprehensiveForensics::new(cfg).unwrap();
+    assert!(f.kl().is_none() && f.length_bias().is_none());
+    let m = f.update(
+        StepInput {
+            kl: Some(0.1),
+            ..row(0.0)
+        },
+        &[(1.0, 2.0)],
+    );
+    assert!(m.kl_schedule_metrics.is_none() && m.length_bias_threshold.is_none());
+}
