@@ -45,7 +45,7 @@ pub fn kolmogorov_sf(z: f64) -> f64 {
 /// Regularised incomplete beta function I_x(a, b), by the continued fraction (modified
 /// Lentz), using the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) where it converges faster.
 pub fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return 0.0;
     }
     if x >= 1.0 {
@@ -97,7 +97,7 @@ fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
 
 /// Two-sided p-value of a Student t statistic with `dof` degrees of freedom.
 pub fn student_t_two_sided(t: f64, dof: f64) -> f64 {
-    if t.is_nan() || !(dof > 0.0) {
+    if t.is_nan() || dof.is_nan() || dof <= 0.0 {
         return f64::NAN;
     }
     if t.is_infinite() {
