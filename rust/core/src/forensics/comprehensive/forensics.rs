@@ -26,9 +26,26 @@ use crate::state::{invalid, Validate};
 /// The trackers and the events they raise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComprehensiveForensics {
-    cfg: ComprehensiveConfig,
     kl: Option<KlScheduleTracker>,
     gradient: Option<GradientAnalyzer>,
+    layer: Layer,
+}
+
+/// The trackers a [`Layer`] drives at one update (borrowed, so that a binding can keep
+/// each tracker as its own object and still update them together).
+#[derive(Debug)]
+pub struct Trackers<'a> {
+    /// The KL tracker, when enabled.
+    pub kl: Option<&'a mut KlScheduleTracker>,
+    /// The gradient analyzer, when enabled.
+    pub gradient: Option<&'a mut GradientAnalyzer>,
+}
+
+/// The comprehensive layer's own state: parameters, length bias, input checks, scores,
+/// events and history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    cfg: ComprehensiveConfig,
     length_bias: Option<LengthBias>,
     updates: u64,
     nonfinite: u64,
@@ -49,6 +66,67 @@ impl ComprehensiveForensics {
             .enable_gradient_norms_analysis
             .then(|| GradientAnalyzer::new(cfg.gradient()))
             .transpose()?;
+        Ok(ComprehensiveForensics {
+            kl,
+            gradient,
+            layer: Layer::new(cfg)?,
+        })
+    }
+
+    /// The parameters.
+    pub fn config(&self) -> &ComprehensiveConfig {
+        &self.layer.cfg
+    }
+
+    /// Updates seen.
+    pub fn updates(&self) -> u64 {
+        self.layer.updates
+    }
+
+    /// The KL tracker (when enabled).
+    pub fn kl(&self) -> Option<&KlScheduleTracker> {
+        self.kl.as_ref()
+    }
+
+    /// The gradient analyzer (when enabled).
+    pub fn gradient(&self) -> Option<&GradientAnalyzer> {
+        self.gradient.as_ref()
+    }
+
+    /// The comprehensive layer (length bias, own events, history).
+    pub fn layer(&self) -> &Layer {
+        &self.layer
+    }
+
+    /// The length-bias detector (when enabled).
+    pub fn length_bias(&mut self) -> Option<&mut LengthBias> {
+        self.layer.length_bias.as_mut()
+    }
+
+    /// Events raised by the comprehensive layer (non-finite entropy/reward, length bias).
+    pub fn events(&self) -> &EventLog {
+        &self.layer.events
+    }
+
+    /// The latest snapshot.
+    pub fn metrics(&self) -> &ComprehensiveMetrics {
+        &self.layer.metrics
+    }
+
+    /// One logged step with the (reward, length) records of its responses.
+    pub fn update(&mut self, input: StepInput, responses: &[(f64, f64)]) -> &ComprehensiveMetrics {
+        let trackers = Trackers {
+            kl: self.kl.as_mut(),
+            gradient: self.gradient.as_mut(),
+        };
+        self.layer.update(trackers, input, responses)
+    }
+}
+
+impl Layer {
+    /// The layer of forensics with parameters `cfg`.
+    pub fn new(cfg: ComprehensiveConfig) -> Result<Self> {
+        let cfg = cfg.validated()?;
         let length_bias = cfg
             .enable_length_bias_detection
             .then(|| LengthBias::new(cfg.length_bias_threshold, cfg.length_bias_window))
@@ -56,9 +134,7 @@ impl ComprehensiveForensics {
         let thresholds = length_bias
             .as_ref()
             .map(|l| (l.threshold(), l.corr_threshold()));
-        Ok(ComprehensiveForensics {
-            kl,
-            gradient,
+        Ok(Layer {
             length_bias,
             updates: 0,
             nonfinite: 0,
@@ -77,16 +153,6 @@ impl ComprehensiveForensics {
     /// Updates seen.
     pub fn updates(&self) -> u64 {
         self.updates
-    }
-
-    /// The KL tracker (when enabled).
-    pub fn kl(&self) -> Option<&KlScheduleTracker> {
-        self.kl.as_ref()
-    }
-
-    /// The gradient analyzer (when enabled).
-    pub fn gradient(&self) -> Option<&GradientAnalyzer> {
-        self.gradient.as_ref()
     }
 
     /// The length-bias detector (when enabled).
@@ -109,8 +175,13 @@ impl ComprehensiveForensics {
         &self.history
     }
 
-    /// One logged step with the (reward, length) records of its responses.
-    pub fn update(&mut self, input: StepInput, responses: &[(f64, f64)]) -> &ComprehensiveMetrics {
+    /// One logged step: updates the trackers whose inputs were logged, then this layer.
+    pub fn update(
+        &mut self,
+        trackers: Trackers<'_>,
+        input: StepInput,
+        responses: &[(f64, f64)],
+    ) -> &ComprehensiveMetrics {
         self.updates += 1;
         let step = input.step;
         let mut m = ComprehensiveMetrics::empty(
@@ -119,12 +190,16 @@ impl ComprehensiveForensics {
                 .map(|l| (l.threshold(), l.corr_threshold())),
         );
         m.input = input;
-        if let Some(kl) = self.kl.as_mut() {
+        let Trackers {
+            mut kl,
+            mut gradient,
+        } = trackers;
+        if let Some(kl) = kl.as_deref_mut() {
             if input.kl.is_some() || input.kl_coef.is_some() {
                 m.kl_schedule_metrics = Some(kl.update(step, input.kl, input.kl_coef).clone());
             }
         }
-        if let Some(g) = self.gradient.as_mut() {
+        if let Some(g) = gradient.as_deref_mut() {
             let (p, v, t) = (
                 input.policy_grad_norm,
                 input.value_grad_norm,
@@ -165,7 +240,7 @@ impl ComprehensiveForensics {
             }
         }
         self.events.observe(step, findings);
-        self.scores(&mut m);
+        scores(kl.as_deref(), gradient.as_deref(), &mut m);
         self.metrics = m;
         if self.history.len() == self.cfg.history_size {
             self.history.pop_front();
@@ -194,12 +269,18 @@ impl ComprehensiveForensics {
         }
         out
     }
+}
 
-    /// RLDK's three aggregates, over the parts that have data (latest state of each
-    /// tracker); the drift term counts once, in training stability.
-    fn scores(&self, m: &mut ComprehensiveMetrics) {
-        let kl = self.kl.as_ref().map(KlScheduleTracker::metrics);
-        let g = self.gradient.as_ref().map(GradientAnalyzer::metrics);
+/// RLDK's three aggregates, over the parts that have data (latest state of each tracker);
+/// the drift term counts once, in training stability.
+fn scores(
+    kl: Option<&KlScheduleTracker>,
+    gradient: Option<&GradientAnalyzer>,
+    m: &mut ComprehensiveMetrics,
+) {
+    {
+        let kl = kl.map(KlScheduleTracker::metrics);
+        let g = gradient.map(GradientAnalyzer::metrics);
         let overall = [
             kl.and_then(|k| k.kl_health_score),
             kl.and_then(|k| k.schedule_health_score),
@@ -224,19 +305,29 @@ fn mean_of(parts: &[Option<f64>]) -> Option<f64> {
 
 impl Validate for ComprehensiveForensics {
     fn validate(&self) -> Result<()> {
-        if self.cfg.validated().is_err()
-            || self.history.len() > self.cfg.history_size
-            || self.kl.is_some() != self.cfg.enable_kl_schedule_tracking
-            || self.gradient.is_some() != self.cfg.enable_gradient_norms_analysis
-            || self.length_bias.is_some() != self.cfg.enable_length_bias_detection
+        let cfg = &self.layer.cfg;
+        if self.kl.is_some() != cfg.enable_kl_schedule_tracking
+            || self.gradient.is_some() != cfg.enable_gradient_norms_analysis
         {
-            return Err(invalid("comprehensive forensics parameters"));
+            return Err(invalid("comprehensive forensics trackers"));
         }
         if let Some(k) = &self.kl {
             k.validate()?;
         }
         if let Some(g) = &self.gradient {
             g.validate()?;
+        }
+        self.layer.validate()
+    }
+}
+
+impl Validate for Layer {
+    fn validate(&self) -> Result<()> {
+        if self.cfg.validated().is_err()
+            || self.history.len() > self.cfg.history_size
+            || self.length_bias.is_some() != self.cfg.enable_length_bias_detection
+        {
+            return Err(invalid("comprehensive forensics parameters"));
         }
         if let Some(l) = &self.length_bias {
             l.validate()?;

@@ -5,7 +5,7 @@ mod forensics;
 mod metrics;
 
 pub use config::ComprehensiveConfig;
-pub use forensics::ComprehensiveForensics;
+pub use forensics::{ComprehensiveForensics, Layer, Trackers};
 pub use metrics::{ComprehensiveMetrics, StepInput, COMPREHENSIVE_NUMERIC_FIELDS};
 
 use crate::error::{check_same_len, Result};
