@@ -92,7 +92,7 @@ impl PyGradMetrics {
     }
 
     /// Every field as a dict.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (name, v) in GRADIENT_NUMERIC_FIELDS.iter().zip(self.inner.numeric()) {
             match *name {
@@ -425,7 +425,8 @@ history_view!(
     GradHistory,
     "GradientMetricsHistory",
     PyGradAnalyzer,
-    PyGradMetrics
+    PyGradMetrics,
+    inner
 );
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -2,9 +2,9 @@
 //! builds one metrics object, so asking for the length or the last snapshot of a long run
 //! costs nothing.
 
-/// Defines a pyclass `$view` that views `$tracker.inner.history()` as `$metrics` objects.
+/// Defines a pyclass `$view` that views `$tracker.$field.history()` as `$metrics` objects.
 macro_rules! history_view {
-    ($view:ident, $pyname:literal, $tracker:ty, $metrics:ident) => {
+    ($view:ident, $pyname:literal, $tracker:ty, $metrics:ident, $field:ident) => {
         #[doc = concat!("Read-only view of the retained snapshots (", $pyname, ").")]
         #[pyo3::pyclass(module = "rlforensics._core", name = $pyname, sequence)]
         pub struct $view {
@@ -14,7 +14,7 @@ macro_rules! history_view {
         #[pyo3::pymethods]
         impl $view {
             fn __len__(&self, py: pyo3::Python<'_>) -> usize {
-                self.tracker.borrow(py).inner.history().len()
+                self.tracker.borrow(py).$field.history().len()
             }
 
             fn __getitem__<'py>(
@@ -24,7 +24,7 @@ macro_rules! history_view {
             ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
                 use pyo3::types::PyAnyMethods;
                 let t = self.tracker.borrow(py);
-                let h = t.inner.history();
+                let h = t.$field.history();
                 let item = |i: usize| $metrics {
                     inner: h[i].clone(),
                 };

@@ -102,7 +102,7 @@ impl PyKlMetrics {
     }
 
     /// Every field as a dict.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         let values = self.inner.numeric();
         for (name, v) in KL_NUMERIC_FIELDS.iter().zip(values) {
@@ -486,7 +486,13 @@ impl_pickle!(PyKlTracker, "KLScheduleTracker", |s| {
     )
 });
 
-history_view!(KlHistory, "KLMetricsHistory", PyKlTracker, PyKlMetrics);
+history_view!(
+    KlHistory,
+    "KLMetricsHistory",
+    PyKlTracker,
+    PyKlMetrics,
+    inner
+);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyKlMetrics>()?;

@@ -9,6 +9,7 @@
 mod analyzers;
 mod arrays;
 mod batch;
+mod comprehensive;
 mod convert;
 mod errors;
 mod estimators;
@@ -38,5 +39,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     batch::register(m)?;
     kl_schedule::register(m)?;
     gradient::register(m)?;
+    comprehensive::register(m)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod gradient;
 pub mod kl_schedule;
 pub mod length_bias;
+pub mod ppo_scan;
 pub mod small;
 
 pub use event::{AnomalyEvent, EventLog, Finding, Severity};

@@ -73,6 +73,27 @@ impl ComprehensiveForensics {
         })
     }
 
+    /// Reassembles forensics from its parts (as [`ComprehensiveForensics::into_parts`]
+    /// gave them); the parts must match the layer's configuration.
+    pub fn from_parts(
+        kl: Option<KlScheduleTracker>,
+        gradient: Option<GradientAnalyzer>,
+        layer: Layer,
+    ) -> Result<Self> {
+        let f = ComprehensiveForensics {
+            kl,
+            gradient,
+            layer,
+        };
+        f.validate()?;
+        Ok(f)
+    }
+
+    /// The KL tracker, the gradient analyzer and the layer.
+    pub fn into_parts(self) -> (Option<KlScheduleTracker>, Option<GradientAnalyzer>, Layer) {
+        (self.kl, self.gradient, self.layer)
+    }
+
     /// The parameters.
     pub fn config(&self) -> &ComprehensiveConfig {
         &self.layer.cfg
@@ -158,6 +179,12 @@ impl Layer {
     /// The length-bias detector (when enabled).
     pub fn length_bias(&mut self) -> Option<&mut LengthBias> {
         self.length_bias.as_mut()
+    }
+
+    /// The length-bias detector, read-only (its analysis may be stale until
+    /// [`Layer::length_bias`] refreshes it).
+    pub fn length_bias_ref(&self) -> Option<&LengthBias> {
+        self.length_bias.as_ref()
     }
 
     /// Events raised by this layer (non-finite entropy/reward, length bias).

@@ -1,0 +1,666 @@
+//! The comprehensive forensics' core object and `ComprehensivePPOMetrics`.
+//!
+//! The trackers are kept as their own Python objects (`KLScheduleTracker`, ...), shared
+//! with the user through `kl_schedule_tracker` and friends, and borrowed mutably for each
+//! update; the comprehensive layer (length bias, input checks, scores, events) is state
+//! of this object. The public `ComprehensivePPOForensics` (Python) wraps this class and
+//! converts RLDK's response payloads.
+
+use numpy::PyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
+use rlforensics_core::forensics::comprehensive::{
+    comprehensive_batch, ComprehensiveConfig, ComprehensiveForensics, ComprehensiveMetrics, Layer,
+    StepColumns, StepInput, Trackers, COMPREHENSIVE_NUMERIC_FIELDS,
+};
+use rlforensics_core::forensics::length_bias::LengthBiasMetrics;
+use rlforensics_core::forensics::AnomalyEvent;
+
+use crate::arrays::{fmt_opt, slice, Floats};
+use crate::convert::{number, opt_number};
+use crate::errors::{count, count32, to_py, IntoPy};
+use crate::events::{event_dict, step_value};
+use crate::gradient::{PyGradAnalyzer, PyGradMetrics};
+use crate::history::history_view;
+use crate::kl_schedule::{PyKlMetrics, PyKlTracker};
+
+const TAG: &str = "ComprehensivePPOForensics";
+
+/// One snapshot of the comprehensive forensics: the inputs as given, the snapshots of the
+/// trackers updated at this step (None otherwise), the overall scores (None without data)
+/// and the length-bias fields.
+#[pyclass(module = "rlforensics._core", name = "ComprehensivePPOMetrics", frozen)]
+#[derive(Clone, Debug)]
+pub struct PyCompMetrics {
+    pub inner: ComprehensiveMetrics,
+}
+
+#[pymethods]
+impl PyCompMetrics {
+    #[getter]
+    fn step<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let s = self.inner.input.step;
+        if s.is_nan() {
+            Ok(None)
+        } else {
+            step_value(py, s).map(Some)
+        }
+    }
+    #[getter]
+    fn kl(&self) -> Option<f64> {
+        self.inner.input.kl
+    }
+    #[getter]
+    fn kl_coef(&self) -> Option<f64> {
+        self.inner.input.kl_coef
+    }
+    #[getter]
+    fn entropy(&self) -> Option<f64> {
+        self.inner.input.entropy
+    }
+    #[getter]
+    fn reward_mean(&self) -> Option<f64> {
+        self.inner.input.reward_mean
+    }
+    #[getter]
+    fn reward_std(&self) -> Option<f64> {
+        self.inner.input.reward_std
+    }
+    #[getter]
+    fn kl_schedule_metrics(&self) -> Option<PyKlMetrics> {
+        self.inner
+            .kl_schedule_metrics
+            .clone()
+            .map(|inner| PyKlMetrics { inner })
+    }
+    #[getter]
+    fn gradient_norms_metrics(&self) -> Option<PyGradMetrics> {
+        self.inner
+            .gradient_norms_metrics
+            .clone()
+            .map(|inner| PyGradMetrics { inner })
+    }
+    /// Not computed yet by this release: always None.
+    #[getter]
+    fn advantage_statistics_metrics(&self) -> Option<f64> {
+        None
+    }
+    #[getter]
+    fn overall_health_score(&self) -> Option<f64> {
+        self.inner.overall_health_score
+    }
+    #[getter]
+    fn training_stability_score(&self) -> Option<f64> {
+        self.inner.training_stability_score
+    }
+    #[getter]
+    fn convergence_quality_score(&self) -> Option<f64> {
+        self.inner.convergence_quality_score
+    }
+    #[getter]
+    fn length_bias_score(&self) -> Option<f64> {
+        self.inner.length_bias_score
+    }
+    #[getter]
+    fn length_reward_correlation(&self) -> Option<f64> {
+        self.inner.length_reward_correlation
+    }
+    #[getter]
+    fn length_reward_spearman(&self) -> Option<f64> {
+        self.inner.length_reward_spearman
+    }
+    #[getter]
+    fn length_reward_correlation_abs(&self) -> Option<f64> {
+        self.inner.length_reward_correlation.map(f64::abs)
+    }
+    #[getter]
+    fn length_reward_spearman_abs(&self) -> Option<f64> {
+        self.inner.length_reward_spearman.map(f64::abs)
+    }
+    #[getter]
+    fn mean_response_length(&self) -> Option<f64> {
+        self.inner.mean_response_length
+    }
+    #[getter]
+    fn length_bias_detected(&self) -> bool {
+        self.inner.length_bias_detected
+    }
+    #[getter]
+    fn length_bias_threshold(&self) -> Option<f64> {
+        self.inner.length_bias_threshold
+    }
+    #[getter]
+    fn length_bias_corr_threshold(&self) -> Option<f64> {
+        self.inner.length_bias_corr_threshold
+    }
+
+    /// RLDK's flat dict: the scalars, the length-bias keys, and every tracker field
+    /// prefixed `kl_schedule_` / `gradient_` (present only for trackers updated at this
+    /// step).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (name, v) in COMPREHENSIVE_NUMERIC_FIELDS
+            .iter()
+            .zip(self.inner.numeric())
+        {
+            match *name {
+                "step" => d.set_item(name, self.step(py)?)?,
+                "length_bias_detected" => d.set_item(name, self.inner.length_bias_detected)?,
+                _ => d.set_item(name, (!v.is_nan()).then_some(v))?,
+            }
+        }
+        for (prefix, sub) in [
+            (
+                "kl_schedule_",
+                self.kl_schedule_metrics()
+                    .map(|m| m.to_dict(py))
+                    .transpose()?,
+            ),
+            (
+                "gradient_",
+                self.gradient_norms_metrics()
+                    .map(|m| m.to_dict(py))
+                    .transpose()?,
+            ),
+        ] {
+            if let Some(sub) = sub {
+                for (k, v) in sub.iter() {
+                    d.set_item(format!("{prefix}{}", k.extract::<String>()?), v)?;
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        let m = &self.inner;
+        format!(
+            "ComprehensivePPOMetrics(step={}, overall_health_score={}, \
+             training_stability_score={}, length_bias_detected={})",
+            m.input.step,
+            fmt_opt(m.overall_health_score),
+            fmt_opt(m.training_stability_score),
+            if m.length_bias_detected {
+                "True"
+            } else {
+                "False"
+            }
+        )
+    }
+}
+
+/// A length-bias analysis as RLDK's `LengthBiasMetrics.to_dict()`.
+pub fn length_metrics_dict<'py>(
+    py: Python<'py>,
+    m: &LengthBiasMetrics,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("response_count", m.response_count)?;
+    d.set_item("valid_sample_count", m.valid_sample_count)?;
+    d.set_item("mean_length", m.mean_length)?;
+    d.set_item("mean_reward", m.mean_reward)?;
+    d.set_item("pearson_correlation", m.pearson_correlation)?;
+    d.set_item("pearson_pvalue", m.pearson_pvalue)?;
+    d.set_item("spearman_correlation", m.spearman_correlation)?;
+    d.set_item("spearman_pvalue", m.spearman_pvalue)?;
+    d.set_item("variance_explained", m.variance_explained)?;
+    let q = PyDict::new(py);
+    for (i, b) in m.quartile_metrics.iter().enumerate() {
+        let e = PyDict::new(py);
+        e.set_item("length_min", b.length_min)?;
+        e.set_item("length_max", b.length_max)?;
+        e.set_item("mean_reward", b.mean_reward)?;
+        e.set_item("mean_length", b.mean_length)?;
+        e.set_item("count", b.count)?;
+        q.set_item(format!("q{}", i + 1), e)?;
+    }
+    d.set_item("quartile_metrics", q)?;
+    d.set_item("odin_reward_per_token", m.odin_reward_per_token)?;
+    d.set_item("odin_efficiency", m.odin_efficiency)?;
+    d.set_item("odin_optimization_flag", m.odin_optimization_flag)?;
+    d.set_item("optimization_patterns", m.optimization_patterns.clone())?;
+    d.set_item("bias_severity", m.bias_severity)?;
+    d.set_item("recommendations", m.recommendations.clone())?;
+    d.set_item("whole_run_pearson", m.whole_run_pearson)?;
+    Ok(d)
+}
+
+/// The engine of `ComprehensivePPOForensics` (use that class; this one takes response
+/// records as two arrays).
+#[pyclass(module = "rlforensics._core", name = "ComprehensiveForensicsCore")]
+pub struct PyComprehensive {
+    pub layer: Layer,
+    kl: Option<Py<PyKlTracker>>,
+    gradient: Option<Py<PyGradAnalyzer>>,
+}
+
+impl PyComprehensive {
+    fn from_core(py: Python<'_>, f: ComprehensiveForensics) -> PyResult<Self> {
+        let (kl, gradient, layer) = f.into_parts();
+        Ok(PyComprehensive {
+            layer,
+            kl: kl
+                .map(|inner| Py::new(py, PyKlTracker { inner }))
+                .transpose()?,
+            gradient: gradient
+                .map(|inner| Py::new(py, PyGradAnalyzer { inner }))
+                .transpose()?,
+        })
+    }
+
+    /// An owned copy of every part, for snapshots and batch work.
+    fn to_core(&self, py: Python<'_>) -> PyResult<ComprehensiveForensics> {
+        let kl = self.kl.as_ref().map(|k| k.borrow(py).inner.clone());
+        let gradient = self.gradient.as_ref().map(|g| g.borrow(py).inner.clone());
+        ComprehensiveForensics::from_parts(kl, gradient, self.layer.clone()).py()
+    }
+
+    fn step_with(
+        &mut self,
+        py: Python<'_>,
+        input: StepInput,
+        responses: &[(f64, f64)],
+    ) -> PyResult<ComprehensiveMetrics> {
+        let mut kl = self.kl.as_ref().map(|k| k.borrow_mut(py));
+        let mut gradient = self.gradient.as_ref().map(|g| g.borrow_mut(py));
+        let trackers = Trackers {
+            kl: kl.as_deref_mut().map(|k| &mut k.inner),
+            gradient: gradient.as_deref_mut().map(|g| &mut g.inner),
+        };
+        Ok(self.layer.update(trackers, input, responses).clone())
+    }
+
+    fn layer_tag(e: &AnomalyEvent) -> &'static str {
+        if e.kind.starts_with("length_bias") {
+            "length_bias"
+        } else {
+            "comprehensive"
+        }
+    }
+}
+
+#[pymethods]
+impl PyComprehensive {
+    #[new]
+    #[pyo3(signature = (
+        kl_target = 0.1,
+        kl_target_tolerance = 0.05,
+        window_size = 100,
+        enable_kl_schedule_tracking = true,
+        enable_gradient_norms_analysis = true,
+        enable_advantage_statistics = true,
+        enable_kl_drift_tracking = true,
+        kl_drift_threshold = 0.15,
+        kl_drift_window_size = 100,
+        kl_drift_reference_period = 500,
+        enable_length_bias_detection = true,
+        length_bias_threshold = 0.35,
+        *,
+        length_bias_window = 4096,
+        event_release = 5,
+        max_events = 1000,
+        history_size = 10_000,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        kl_target: f64,
+        kl_target_tolerance: f64,
+        window_size: i64,
+        enable_kl_schedule_tracking: bool,
+        enable_gradient_norms_analysis: bool,
+        enable_advantage_statistics: bool,
+        enable_kl_drift_tracking: bool,
+        kl_drift_threshold: f64,
+        kl_drift_window_size: i64,
+        kl_drift_reference_period: i64,
+        enable_length_bias_detection: bool,
+        length_bias_threshold: f64,
+        length_bias_window: i64,
+        event_release: i64,
+        max_events: i64,
+        history_size: i64,
+    ) -> PyResult<Self> {
+        let cfg = ComprehensiveConfig {
+            kl_target,
+            kl_target_tolerance,
+            window_size: count("window_size", window_size)?,
+            enable_kl_schedule_tracking,
+            enable_gradient_norms_analysis,
+            enable_advantage_statistics,
+            enable_kl_drift_tracking,
+            kl_drift_threshold,
+            kl_drift_window_size: count("kl_drift_window_size", kl_drift_window_size)?,
+            kl_drift_reference_period: count(
+                "kl_drift_reference_period",
+                kl_drift_reference_period,
+            )?,
+            enable_length_bias_detection,
+            length_bias_threshold,
+            length_bias_window: count("length_bias_window", length_bias_window)?,
+            event_release: count32("event_release", event_release)?,
+            max_events: count("max_events", max_events)?,
+            history_size: count("history_size", history_size)?,
+        };
+        Self::from_core(py, ComprehensiveForensics::new(cfg).py()?)
+    }
+
+    /// One logged step. Every metric may be any number or None when not logged;
+    /// `response_rewards`/`response_lengths` are this step's response records.
+    #[pyo3(signature = (
+        step, kl = None, kl_coef = None, entropy = None, reward_mean = None, reward_std = None,
+        policy_grad_norm = None, value_grad_norm = None, total_grad_norm = None,
+        advantage_mean = None, advantage_std = None, advantage_min = None,
+        advantage_max = None, advantage_median = None,
+        response_rewards = None, response_lengths = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        py: Python<'_>,
+        step: &Bound<'_, PyAny>,
+        kl: Option<&Bound<'_, PyAny>>,
+        kl_coef: Option<&Bound<'_, PyAny>>,
+        entropy: Option<&Bound<'_, PyAny>>,
+        reward_mean: Option<&Bound<'_, PyAny>>,
+        reward_std: Option<&Bound<'_, PyAny>>,
+        policy_grad_norm: Option<&Bound<'_, PyAny>>,
+        value_grad_norm: Option<&Bound<'_, PyAny>>,
+        total_grad_norm: Option<&Bound<'_, PyAny>>,
+        advantage_mean: Option<&Bound<'_, PyAny>>,
+        advantage_std: Option<&Bound<'_, PyAny>>,
+        advantage_min: Option<&Bound<'_, PyAny>>,
+        advantage_max: Option<&Bound<'_, PyAny>>,
+        advantage_median: Option<&Bound<'_, PyAny>>,
+        response_rewards: Option<Floats<'_>>,
+        response_lengths: Option<Floats<'_>>,
+    ) -> PyResult<PyCompMetrics> {
+        let input = StepInput {
+            step: number("step", step)?,
+            kl: opt_number("kl", kl)?,
+            kl_coef: opt_number("kl_coef", kl_coef)?,
+            entropy: opt_number("entropy", entropy)?,
+            reward_mean: opt_number("reward_mean", reward_mean)?,
+            reward_std: opt_number("reward_std", reward_std)?,
+            policy_grad_norm: opt_number("policy_grad_norm", policy_grad_norm)?,
+            value_grad_norm: opt_number("value_grad_norm", value_grad_norm)?,
+            total_grad_norm: opt_number("total_grad_norm", total_grad_norm)?,
+            advantage_mean: opt_number("advantage_mean", advantage_mean)?,
+            advantage_std: opt_number("advantage_std", advantage_std)?,
+            advantage_min: opt_number("advantage_min", advantage_min)?,
+            advantage_max: opt_number("advantage_max", advantage_max)?,
+            advantage_median: opt_number("advantage_median", advantage_median)?,
+        };
+        let responses: Vec<(f64, f64)> = match (&response_rewards, &response_lengths) {
+            (Some(r), Some(l)) => {
+                let (r, l) = (slice(r), slice(l));
+                if r.len() != l.len() {
+                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "response_rewards and response_lengths: lengths differ ({} vs {})",
+                        r.len(),
+                        l.len()
+                    )));
+                }
+                r.iter().copied().zip(l.iter().copied()).collect()
+            }
+            (None, None) => Vec::new(),
+            _ => {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "response_rewards and response_lengths: give both or neither",
+                ))
+            }
+        };
+        Ok(PyCompMetrics {
+            inner: self.step_with(py, input, &responses)?,
+        })
+    }
+
+    /// Feeds whole columns (None: not logged; NaN: a non-finite value) as repeated
+    /// updates, with the GIL released; returns each step's scalar metrics as columns.
+    #[pyo3(signature = (
+        steps, kl = None, kl_coef = None, entropy = None, reward_mean = None,
+        reward_std = None, policy_grad_norm = None, value_grad_norm = None,
+        total_grad_norm = None, advantage_mean = None, advantage_std = None,
+        response_reward = None, response_length = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn update_many<'py>(
+        &mut self,
+        py: Python<'py>,
+        steps: Floats<'py>,
+        kl: Option<Floats<'py>>,
+        kl_coef: Option<Floats<'py>>,
+        entropy: Option<Floats<'py>>,
+        reward_mean: Option<Floats<'py>>,
+        reward_std: Option<Floats<'py>>,
+        policy_grad_norm: Option<Floats<'py>>,
+        value_grad_norm: Option<Floats<'py>>,
+        total_grad_norm: Option<Floats<'py>>,
+        advantage_mean: Option<Floats<'py>>,
+        advantage_std: Option<Floats<'py>>,
+        response_reward: Option<Floats<'py>>,
+        response_length: Option<Floats<'py>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        fn s<'a>(c: &'a Option<Floats<'_>>) -> Option<std::borrow::Cow<'a, [f64]>> {
+            c.as_ref().map(slice)
+        }
+        let steps = slice(&steps);
+        let (kl, kl_coef, entropy, reward_mean, reward_std) = (
+            s(&kl),
+            s(&kl_coef),
+            s(&entropy),
+            s(&reward_mean),
+            s(&reward_std),
+        );
+        let (p, v, t) = (
+            s(&policy_grad_norm),
+            s(&value_grad_norm),
+            s(&total_grad_norm),
+        );
+        let (am, asd) = (s(&advantage_mean), s(&advantage_std));
+        let (rr, rl) = (s(&response_reward), s(&response_length));
+        let cols = StepColumns {
+            steps: &steps,
+            kl: kl.as_deref(),
+            kl_coef: kl_coef.as_deref(),
+            entropy: entropy.as_deref(),
+            reward_mean: reward_mean.as_deref(),
+            reward_std: reward_std.as_deref(),
+            policy_grad_norm: p.as_deref(),
+            value_grad_norm: v.as_deref(),
+            total_grad_norm: t.as_deref(),
+            advantage_mean: am.as_deref(),
+            advantage_std: asd.as_deref(),
+            response_reward: rr.as_deref(),
+            response_length: rl.as_deref(),
+        };
+        // The batch runs on an owned copy without the GIL, then the parts go back.
+        let mut core = self.to_core(py)?;
+        let out = py.detach(|| comprehensive_batch(&mut core, &cols)).py()?;
+        let (kl_t, grad_t, layer) = core.into_parts();
+        if let (Some(dst), Some(src)) = (&self.kl, kl_t) {
+            dst.borrow_mut(py).inner = src;
+        }
+        if let (Some(dst), Some(src)) = (&self.gradient, grad_t) {
+            dst.borrow_mut(py).inner = src;
+        }
+        self.layer = layer;
+        let d = PyDict::new(py);
+        for (name, col) in COMPREHENSIVE_NUMERIC_FIELDS.iter().zip(out) {
+            d.set_item(name, PyArray1::from_vec(py, col))?;
+        }
+        Ok(d)
+    }
+
+    /// Every tracker's events (KL, then gradient, then this layer's), each tagged with
+    /// its `tracker`; only the open ones with `active_only`.
+    #[pyo3(signature = (active_only = false))]
+    fn get_anomalies<'py>(
+        &self,
+        py: Python<'py>,
+        active_only: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let keep = |e: &AnomalyEvent| !active_only || e.active;
+        if let Some(k) = &self.kl {
+            for e in k.borrow(py).inner.events().events().filter(|e| keep(e)) {
+                out.append(event_dict(py, e, Some("kl_schedule"))?)?;
+            }
+        }
+        if let Some(g) = &self.gradient {
+            for e in g.borrow(py).inner.events().events().filter(|e| keep(e)) {
+                out.append(event_dict(py, e, Some("gradient_norms"))?)?;
+            }
+        }
+        for e in self.layer.events().events().filter(|e| keep(e)) {
+            out.append(event_dict(py, e, Some(Self::layer_tag(e)))?)?;
+        }
+        Ok(out)
+    }
+
+    /// The length-bias analysis as a dict (RLDK's `LengthBiasMetrics.to_dict()`), or None
+    /// when length bias is disabled.
+    fn length_bias_metrics<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        match self.layer.length_bias() {
+            Some(lb) => Ok(Some(length_metrics_dict(py, lb.metrics())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records whose reward or length was missing or non-finite.
+    #[getter]
+    fn invalid_response_count(&self) -> u64 {
+        self.layer.length_bias_ref().map_or(0, |l| l.invalid())
+    }
+
+    /// The KL tracker (shared, live), or None when disabled.
+    #[getter]
+    fn kl_schedule_tracker(&self, py: Python<'_>) -> Option<Py<PyKlTracker>> {
+        self.kl.as_ref().map(|k| k.clone_ref(py))
+    }
+
+    /// The gradient analyzer (shared, live), or None when disabled.
+    #[getter]
+    fn gradient_norms_analyzer(&self, py: Python<'_>) -> Option<Py<PyGradAnalyzer>> {
+        self.gradient.as_ref().map(|g| g.clone_ref(py))
+    }
+
+    /// The latest snapshot.
+    #[getter]
+    fn current_metrics(&self) -> PyCompMetrics {
+        PyCompMetrics {
+            inner: self.layer.metrics().clone(),
+        }
+    }
+
+    /// The retained snapshots, oldest first (read-only view).
+    #[getter]
+    fn comprehensive_metrics_history(slf: Bound<'_, Self>) -> CompHistory {
+        CompHistory {
+            tracker: slf.unbind(),
+        }
+    }
+
+    /// Updates seen.
+    #[getter]
+    fn total_updates(&self) -> u64 {
+        self.layer.updates()
+    }
+
+    #[getter]
+    fn kl_target(&self) -> f64 {
+        self.layer.config().kl_target
+    }
+    #[getter]
+    fn kl_target_tolerance(&self) -> f64 {
+        self.layer.config().kl_target_tolerance
+    }
+    #[getter]
+    fn window_size(&self) -> usize {
+        self.layer.config().window_size
+    }
+    #[getter]
+    fn enable_kl_schedule_tracking(&self) -> bool {
+        self.layer.config().enable_kl_schedule_tracking
+    }
+    #[getter]
+    fn enable_gradient_norms_analysis(&self) -> bool {
+        self.layer.config().enable_gradient_norms_analysis
+    }
+    #[getter]
+    fn enable_advantage_statistics(&self) -> bool {
+        self.layer.config().enable_advantage_statistics
+    }
+    #[getter]
+    fn enable_kl_drift_tracking(&self) -> bool {
+        self.layer.config().enable_kl_drift_tracking
+    }
+    #[getter]
+    fn kl_drift_threshold(&self) -> f64 {
+        self.layer.config().kl_drift_threshold
+    }
+    #[getter]
+    fn enable_length_bias_detection(&self) -> bool {
+        self.layer.config().enable_length_bias_detection
+    }
+    #[getter]
+    fn length_bias_threshold(&self) -> f64 {
+        self.layer.config().length_bias_threshold
+    }
+    #[getter]
+    fn length_bias_corr_threshold(&self) -> f64 {
+        (self.layer.config().length_bias_threshold + 0.05).clamp(0.2, 0.6)
+    }
+    #[getter]
+    fn history_size(&self) -> usize {
+        self.layer.config().history_size
+    }
+
+    /// The whole state as bytes (versioned); restore with `from_bytes`.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let core = self.to_core(py)?;
+        Ok(PyBytes::new(
+            py,
+            &rlforensics_core::state::to_bytes(TAG, &core),
+        ))
+    }
+
+    /// Rebuilds an object from `to_bytes` output.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        let core: ComprehensiveForensics =
+            rlforensics_core::state::from_bytes(TAG, data).map_err(to_py)?;
+        Self::from_core(py, core)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyType>, Bound<'py, PyTuple>, Bound<'py, PyBytes>)> {
+        let py = slf.py();
+        let state = slf.borrow().to_bytes(py)?;
+        Ok((slf.get_type(), PyTuple::empty(py), state))
+    }
+
+    fn __setstate__(&mut self, py: Python<'_>, state: &[u8]) -> PyResult<()> {
+        *self = Self::from_bytes(py, state)?;
+        Ok(())
+    }
+}
+
+history_view!(
+    CompHistory,
+    "ComprehensiveMetricsHistory",
+    PyComprehensive,
+    PyCompMetrics,
+    layer
+);
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyCompMetrics>()?;
+    m.add_class::<PyComprehensive>()?;
+    m.add_class::<CompHistory>()?;
+    Ok(())
+}
