@@ -10,18 +10,24 @@ from __future__ import annotations
 from rlforensics import forensics, stats
 from rlforensics._core import __version__
 from rlforensics.forensics import (
+    ComprehensivePPOForensics,
+    ComprehensivePPOMetrics,
     GradientNormsAnalyzer,
     GradientNormsMetrics,
     KLScheduleMetrics,
     KLScheduleTracker,
+    scan_ppo_events,
 )
 
 __all__ = [
+    "ComprehensivePPOForensics",
+    "ComprehensivePPOMetrics",
     "GradientNormsAnalyzer",
     "GradientNormsMetrics",
     "KLScheduleMetrics",
     "KLScheduleTracker",
     "__version__",
     "forensics",
+    "scan_ppo_events",
     "stats",
 ]

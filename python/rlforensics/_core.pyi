@@ -6,6 +6,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ComprehensiveForensicsCore",
+    "ComprehensiveMetricsHistory",
+    "ComprehensivePPOMetrics",
     "GradientMetricsHistory",
     "GradientNormsAnalyzer",
     "GradientNormsMetrics",
@@ -29,6 +32,7 @@ __all__ = [
     "histogram_kl",
     "ks_2samp",
     "mann_kendall",
+    "ppo_scan_columns",
     "rolling_kurt",
     "rolling_max",
     "rolling_mean",
@@ -624,3 +628,169 @@ class GradientNormsAnalyzer(_Pickled):
     def enable_advanced_detection(self) -> bool: ...
     @property
     def history_size(self) -> int: ...
+
+@final
+class ComprehensivePPOMetrics:
+    @property
+    def step(self) -> int | float | None: ...
+    @property
+    def kl(self) -> float | None: ...
+    @property
+    def kl_coef(self) -> float | None: ...
+    @property
+    def entropy(self) -> float | None: ...
+    @property
+    def reward_mean(self) -> float | None: ...
+    @property
+    def reward_std(self) -> float | None: ...
+    @property
+    def kl_schedule_metrics(self) -> KLScheduleMetrics | None: ...
+    @property
+    def gradient_norms_metrics(self) -> GradientNormsMetrics | None: ...
+    @property
+    def advantage_statistics_metrics(self) -> None: ...
+    @property
+    def overall_health_score(self) -> float | None: ...
+    @property
+    def training_stability_score(self) -> float | None: ...
+    @property
+    def convergence_quality_score(self) -> float | None: ...
+    @property
+    def length_bias_score(self) -> float | None: ...
+    @property
+    def length_reward_correlation(self) -> float | None: ...
+    @property
+    def length_reward_spearman(self) -> float | None: ...
+    @property
+    def length_reward_correlation_abs(self) -> float | None: ...
+    @property
+    def length_reward_spearman_abs(self) -> float | None: ...
+    @property
+    def mean_response_length(self) -> float | None: ...
+    @property
+    def length_bias_detected(self) -> bool: ...
+    @property
+    def length_bias_threshold(self) -> float | None: ...
+    @property
+    def length_bias_corr_threshold(self) -> float | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class ComprehensiveMetricsHistory:
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: int, /) -> ComprehensivePPOMetrics: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> list[ComprehensivePPOMetrics]: ...
+
+@final
+class ComprehensiveForensicsCore:
+    def __new__(cls,
+        kl_target: float = 0.1,
+        kl_target_tolerance: float = 0.05,
+        window_size: int = 100,
+        enable_kl_schedule_tracking: bool = True,
+        enable_gradient_norms_analysis: bool = True,
+        enable_advantage_statistics: bool = True,
+        enable_kl_drift_tracking: bool = True,
+        kl_drift_threshold: float = 0.15,
+        kl_drift_window_size: int = 100,
+        kl_drift_reference_period: int = 500,
+        enable_length_bias_detection: bool = True,
+        length_bias_threshold: float = 0.35,
+        *,
+        length_bias_window: int = 4096,
+        event_release: int = 5,
+        max_events: int = 1000,
+        history_size: int = 10000,
+    ) -> ComprehensiveForensicsCore: ...
+    def update(
+        self,
+        step: _Number,
+        kl: _Number | None = None,
+        kl_coef: _Number | None = None,
+        entropy: _Number | None = None,
+        reward_mean: _Number | None = None,
+        reward_std: _Number | None = None,
+        policy_grad_norm: _Number | None = None,
+        value_grad_norm: _Number | None = None,
+        total_grad_norm: _Number | None = None,
+        advantage_mean: _Number | None = None,
+        advantage_std: _Number | None = None,
+        advantage_min: _Number | None = None,
+        advantage_max: _Number | None = None,
+        advantage_median: _Number | None = None,
+        response_rewards: _Floats | None = None,
+        response_lengths: _Floats | None = None,
+    ) -> ComprehensivePPOMetrics: ...
+    def update_many(
+        self,
+        steps: _Floats,
+        kl: _Floats | None = None,
+        kl_coef: _Floats | None = None,
+        entropy: _Floats | None = None,
+        reward_mean: _Floats | None = None,
+        reward_std: _Floats | None = None,
+        policy_grad_norm: _Floats | None = None,
+        value_grad_norm: _Floats | None = None,
+        total_grad_norm: _Floats | None = None,
+        advantage_mean: _Floats | None = None,
+        advantage_std: _Floats | None = None,
+        response_reward: _Floats | None = None,
+        response_length: _Floats | None = None,
+    ) -> dict[str, _Array]: ...
+    def get_anomalies(self, active_only: bool = False) -> list[AnomalyEvent]: ...
+    def length_bias_metrics(self) -> dict[str, Any] | None: ...
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> ComprehensiveForensicsCore: ...
+    def __reduce__(self) -> tuple[type, tuple[object, ...], bytes]: ...
+    def __setstate__(self, state: bytes) -> None: ...
+    @property
+    def invalid_response_count(self) -> int: ...
+    @property
+    def kl_schedule_tracker(self) -> KLScheduleTracker | None: ...
+    @property
+    def gradient_norms_analyzer(self) -> GradientNormsAnalyzer | None: ...
+    @property
+    def current_metrics(self) -> ComprehensivePPOMetrics: ...
+    @property
+    def comprehensive_metrics_history(self) -> ComprehensiveMetricsHistory: ...
+    @property
+    def total_updates(self) -> int: ...
+    @property
+    def kl_target(self) -> float: ...
+    @property
+    def kl_target_tolerance(self) -> float: ...
+    @property
+    def window_size(self) -> int: ...
+    @property
+    def enable_kl_schedule_tracking(self) -> bool: ...
+    @property
+    def enable_gradient_norms_analysis(self) -> bool: ...
+    @property
+    def enable_advantage_statistics(self) -> bool: ...
+    @property
+    def enable_kl_drift_tracking(self) -> bool: ...
+    @property
+    def kl_drift_threshold(self) -> float: ...
+    @property
+    def enable_length_bias_detection(self) -> bool: ...
+    @property
+    def length_bias_threshold(self) -> float: ...
+    @property
+    def length_bias_corr_threshold(self) -> float: ...
+    @property
+    def history_size(self) -> int: ...
+
+def ppo_scan_columns(
+    steps: _Floats,
+    kl: _Floats,
+    kl_coef: _Floats,
+    entropy: _Floats,
+    advantage_mean: _Floats,
+    policy_grad_norm: _Floats,
+    value_grad_norm: _Floats,
+    band_low: float = 0.01,
+    band_high: float = 0.15,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]: ...

@@ -1,7 +1,8 @@
 """Drop-in replacements for RLDK's ``rldk.forensics`` trackers, computed in Rust.
 
 Replace ``rldk`` by ``rlforensics`` in import lines; the module paths mirror RLDK's
-(``rlforensics.forensics.kl_schedule_tracker``, ...). Differences from RLDK are listed in
+(``rlforensics.forensics.kl_schedule_tracker``, ``.gradient_norms_analyzer``,
+``.comprehensive_ppo_forensics``, ``.ppo_scan``). Differences from RLDK are listed in
 ``docs/compatibility.md``: missing or non-finite inputs are never replaced by defaults,
 statistics without enough data are ``None``, and anomalies are events with
 ``first_step``/``last_step``.
@@ -9,15 +10,23 @@ statistics without enough data are ``None``, and anomalies are events with
 
 from __future__ import annotations
 
+from rlforensics.forensics.comprehensive_ppo_forensics import (
+    ComprehensivePPOForensics,
+    ComprehensivePPOMetrics,
+)
 from rlforensics.forensics.gradient_norms_analyzer import (
     GradientNormsAnalyzer,
     GradientNormsMetrics,
 )
 from rlforensics.forensics.kl_schedule_tracker import KLScheduleMetrics, KLScheduleTracker
+from rlforensics.forensics.ppo_scan import scan_ppo_events
 
 __all__ = [
+    "ComprehensivePPOForensics",
+    "ComprehensivePPOMetrics",
     "GradientNormsAnalyzer",
     "GradientNormsMetrics",
     "KLScheduleMetrics",
     "KLScheduleTracker",
+    "scan_ppo_events",
 ]

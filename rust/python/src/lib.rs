@@ -18,6 +18,7 @@ mod gradient;
 mod history;
 mod kl_schedule;
 mod pickling;
+mod ppo_scan;
 mod rolling;
 
 use pyo3::prelude::*;
@@ -40,5 +41,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kl_schedule::register(m)?;
     gradient::register(m)?;
     comprehensive::register(m)?;
+    ppo_scan::register(m)?;
     Ok(())
 }

@@ -1,0 +1,357 @@
+"""``ComprehensivePPOForensics``: every tracker behind one ``update`` (module path as RLDK's
+``rldk.forensics.comprehensive_ppo_forensics``).
+
+The trackers and the comprehensive layer run in Rust (``rlforensics._core``); this module
+converts RLDK's arguments (response payloads, event dicts) and builds the report dicts.
+Differences from RLDK are listed in ``docs/compatibility.md``; the main ones: a tracker is
+updated only when its inputs were logged, nothing missing is replaced by a default, scores
+average only the parts that have data (``None`` without any), anomalies are events with
+``first_step``/``last_step``, and memory is bounded (``history_size`` snapshots per
+tracker, length bias over the last ``length_bias_window`` responses).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rlforensics._core import (
+    ComprehensiveForensicsCore,
+    ComprehensiveMetricsHistory,
+    ComprehensivePPOMetrics,
+    GradientNormsAnalyzer,
+    KLScheduleTracker,
+)
+from rlforensics._types import AnomalyEvent
+from rlforensics.forensics._events import lookup
+from rlforensics.forensics._responses import ResponseReader
+from rlforensics.forensics.ppo_scan import read_events, scan_columns
+
+logger = logging.getLogger("rlforensics.forensics")
+
+__all__ = ["ComprehensivePPOForensics", "ComprehensivePPOMetrics"]
+
+_UPDATE_ARGS = (
+    "kl", "kl_coef", "entropy", "reward_mean", "reward_std", "policy_grad_norm",
+    "value_grad_norm", "total_grad_norm", "advantage_mean", "advantage_std", "advantage_min",
+    "advantage_max", "advantage_median",
+)
+_RESPONSE_ARGS = ("response_data", "response_length", "response_text", "response_reward")
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and ±inf become null: RLDK wrote bare ``NaN``, which is not JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+class ComprehensivePPOForensics:
+    """KL schedule, gradient norms, advantage statistics and length bias of a PPO/RLHF run.
+
+    ``update(step, kl, kl_coef, entropy, reward_mean, reward_std, ...)`` once per logged
+    step (every metric may be None when the step did not log it) returns a
+    ``ComprehensivePPOMetrics``; ``update_many`` does the same over NumPy columns.
+    ``get_anomalies()`` returns the run's anomaly events (ended ones included), each tagged
+    with its ``tracker``. ``comprehensive_metrics_history`` keeps the last
+    ``history_size`` snapshots (default 10,000) as a read-only sequence.
+    """
+
+    def __init__(
+        self,
+        kl_target: float = 0.1,
+        kl_target_tolerance: float = 0.05,
+        window_size: int = 100,
+        enable_kl_schedule_tracking: bool = True,
+        enable_gradient_norms_analysis: bool = True,
+        enable_advantage_statistics: bool = True,
+        enable_kl_drift_tracking: bool = True,
+        kl_drift_threshold: float = 0.15,
+        kl_drift_window_size: int = 100,
+        kl_drift_reference_period: int = 500,
+        enable_length_bias_detection: bool = True,
+        length_bias_threshold: float = 0.35,
+        response_data: Any = None,
+        *,
+        length_bias_window: int = 4096,
+        event_release: int = 5,
+        max_events: int = 1000,
+        history_size: int = 10_000,
+    ) -> None:
+        self._core = ComprehensiveForensicsCore(
+            kl_target, kl_target_tolerance, window_size, enable_kl_schedule_tracking,
+            enable_gradient_norms_analysis, enable_advantage_statistics,
+            enable_kl_drift_tracking, kl_drift_threshold, kl_drift_window_size,
+            kl_drift_reference_period, enable_length_bias_detection, length_bias_threshold,
+            length_bias_window=length_bias_window, event_release=event_release,
+            max_events=max_events, history_size=history_size,
+        )
+        self._reader = ResponseReader()
+        # RLDK ingests an initial batch at construction; it joins the first update here.
+        self._pending = self._reader.records(response_data)
+        self.anomalies: list[AnomalyEvent] = []
+        self.analysis_summary: dict[str, Any] = {}
+
+    # --- updates ---------------------------------------------------------------------
+
+    def update(
+        self,
+        step: Any,
+        kl: Any = None,
+        kl_coef: Any = None,
+        entropy: Any = None,
+        reward_mean: Any = None,
+        reward_std: Any = None,
+        policy_grad_norm: Any = None,
+        value_grad_norm: Any = None,
+        total_grad_norm: Any = None,
+        advantage_mean: Any = None,
+        advantage_std: Any = None,
+        advantage_min: Any = None,
+        advantage_max: Any = None,
+        advantage_median: Any = None,
+        advantage_samples: Any = None,
+        response_data: Any = None,
+        response_length: Any = None,
+        response_text: Any = None,
+        response_reward: Any = None,
+    ) -> ComprehensivePPOMetrics:
+        """One logged step (RLDK's 19 arguments). Returns this step's snapshot."""
+        rewards, lengths = self._reader.records(response_data)
+        r1, l1 = self._reader.single(response_reward, response_length, response_text)
+        rewards += r1
+        lengths += l1
+        if self._pending[0]:
+            rewards = self._pending[0] + rewards
+            lengths = self._pending[1] + lengths
+            self._pending = ([], [])
+        return self._core.update(
+            step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
+            value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
+            advantage_max, advantage_median,
+            response_rewards=rewards if rewards else None,
+            response_lengths=lengths if rewards else None,
+        )
+
+    def update_many(self, steps: Any, **columns: Any) -> dict[str, Any]:
+        """Feeds NumPy columns (keyword names as ``update``'s, plus ``response_reward`` and
+        ``response_length`` for one record per step) as repeated updates; returns each
+        step's scalar metrics as columns. A column not given was not logged; NaN in a column
+        is a non-finite value."""
+        return self._core.update_many(steps, **columns)
+
+    # --- trackers and state ------------------------------------------------------------------
+
+    @property
+    def kl_schedule_tracker(self) -> KLScheduleTracker | None:
+        """The KL tracker (live), or None when disabled."""
+        return self._core.kl_schedule_tracker
+
+    @property
+    def gradient_norms_analyzer(self) -> GradientNormsAnalyzer | None:
+        """The gradient analyzer (live), or None when disabled."""
+        return self._core.gradient_norms_analyzer
+
+    @property
+    def advantage_statistics_tracker(self) -> None:
+        """Not yet part of this release: always None."""
+        return None
+
+    @property
+    def current_metrics(self) -> ComprehensivePPOMetrics:
+        return self._core.current_metrics
+
+    @property
+    def comprehensive_metrics_history(self) -> ComprehensiveMetricsHistory:
+        return self._core.comprehensive_metrics_history
+
+    @property
+    def total_updates(self) -> int:
+        return self._core.total_updates
+
+    @property
+    def kl_target(self) -> float:
+        return self._core.kl_target
+
+    @property
+    def enable_kl_drift_tracking(self) -> bool:
+        return self._core.enable_kl_drift_tracking
+
+    @property
+    def kl_drift_threshold(self) -> float:
+        return self._core.kl_drift_threshold
+
+    @property
+    def enable_length_bias_detection(self) -> bool:
+        return self._core.enable_length_bias_detection
+
+    @property
+    def length_bias_threshold(self) -> float:
+        return self._core.length_bias_threshold
+
+    @property
+    def length_bias_corr_threshold(self) -> float:
+        return self._core.length_bias_corr_threshold
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"core": self._core.to_bytes(), "pending": self._pending}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._core = ComprehensiveForensicsCore.from_bytes(state["core"])
+        self._reader = ResponseReader()
+        self._pending = state["pending"]
+        self.anomalies = []
+        self.analysis_summary = {}
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def get_anomalies(self, active_only: bool = False) -> list[AnomalyEvent]:
+        """The run's anomaly events (KL, gradient, then this layer's), each with its
+        ``tracker``; only the still-open ones with ``active_only``."""
+        self.anomalies = self._core.get_anomalies(active_only)
+        return self.anomalies
+
+    def get_kl_drift_analysis(self) -> dict[str, Any]:
+        """``{}`` without KL tracking or drift; else detected, score, trend, divergence,
+        reference/current mean and std, and the drift events."""
+        kl = self.kl_schedule_tracker
+        if kl is None or not kl.enable_drift_tracking:
+            return {}
+        m = kl.current_metrics
+        return {
+            "detected": m.kl_drift_detected,
+            "score": m.kl_drift_score,
+            "trend": m.kl_drift_trend,
+            "divergence": m.kl_drift_kl_divergence,
+            "reference_mean": m.kl_reference_mean,
+            "reference_std": m.kl_reference_std,
+            "current_mean": m.kl_current_mean,
+            "current_std": m.kl_current_std,
+            "anomalies": kl.get_kl_drift_anomalies(),
+        }
+
+    def get_length_bias_analysis(self) -> dict[str, Any]:
+        """``{}`` when disabled; else RLDK's keys (enabled, detected, threshold,
+        corr_threshold, metrics, recommendations, sample_count)."""
+        metrics = self._core.length_bias_metrics()
+        if metrics is None:
+            return {}
+        return {
+            "enabled": True,
+            "detected": bool(
+                metrics["valid_sample_count"] > 0
+                and metrics["bias_severity"] is not None
+                and metrics["bias_severity"] >= self.length_bias_threshold
+            ),
+            "threshold": self.length_bias_threshold,
+            "corr_threshold": self.length_bias_corr_threshold,
+            "metrics": metrics,
+            "recommendations": list(metrics["recommendations"]),
+            "sample_count": metrics["valid_sample_count"],
+            "invalid_response_count": self._core.invalid_response_count,
+        }
+
+    def get_comprehensive_analysis(self) -> dict[str, Any]:
+        """RLDK's version-"2.0" analysis: scores, anomalies and each tracker's summary."""
+        m = self.current_metrics
+        trackers: dict[str, Any] = {}
+        if self.kl_schedule_tracker is not None:
+            trackers["kl_schedule"] = self.kl_schedule_tracker.get_summary()
+            if self.enable_kl_drift_tracking:
+                trackers["kl_drift"] = self.get_kl_drift_analysis()
+        if self.gradient_norms_analyzer is not None:
+            trackers["gradient_norms"] = self.gradient_norms_analyzer.get_summary()
+        if self.enable_length_bias_detection:
+            trackers["length_bias"] = self.get_length_bias_analysis()
+        self.analysis_summary = {
+            "version": "2.0",
+            "timestamp": time.time(),
+            "total_steps": self.total_updates,
+            "overall_health_score": m.overall_health_score,
+            "training_stability_score": m.training_stability_score,
+            "convergence_quality_score": m.convergence_quality_score,
+            "anomalies": self.get_anomalies(),
+            "trackers": trackers,
+        }
+        return self.analysis_summary
+
+    def get_health_summary(self) -> dict[str, Any]:
+        """Status and scores. The status judges the whole run: "critical" if any critical
+        event happened, else "warning" if any warning did, else "degraded" when the overall
+        score is below 0.7, else "healthy"; ``active_anomalies`` counts the open events."""
+        if self.total_updates == 0:
+            return {"status": "no_data"}
+        events = self.get_anomalies()
+        critical = sum(e["severity"] == "critical" for e in events)
+        warning = sum(e["severity"] == "warning" for e in events)
+        m = self.current_metrics
+        overall = m.overall_health_score
+        if critical:
+            status = "critical"
+        elif warning:
+            status = "warning"
+        elif overall is not None and overall < 0.7:
+            status = "degraded"
+        else:
+            status = "healthy"
+        return {
+            "status": status,
+            "overall_health_score": overall,
+            "training_stability_score": m.training_stability_score,
+            "convergence_quality_score": m.convergence_quality_score,
+            "total_anomalies": len(events),
+            "critical_anomalies": critical,
+            "warning_anomalies": warning,
+            "active_anomalies": sum(bool(e["active"]) for e in events),
+            "current_kl": m.kl,
+            "current_kl_coef": m.kl_coef,
+            "current_reward_mean": m.reward_mean,
+            "current_entropy": m.entropy,
+            "kl_drift": self.get_kl_drift_analysis(),
+            "length_bias": self.get_length_bias_analysis(),
+        }
+
+    def save_analysis(self, output_path: str | os.PathLike[str]) -> Path:
+        """Writes ``get_comprehensive_analysis()`` as JSON (non-finite numbers as null)."""
+        path = Path(output_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        analysis = _json_safe(self.get_comprehensive_analysis())
+        path.write_text(json.dumps(analysis, indent=2, allow_nan=False))
+        logger.info("saved comprehensive analysis to %s", path)
+        return path
+
+    def scan_ppo_events_comprehensive(
+        self, events: Iterable[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Reads ``events`` once: each event updates these forensics (accumulating, as in
+        RLDK) and feeds ``scan_ppo_events``' rules. Returns the scan report plus
+        ``comprehensive_analysis`` and ``enhanced_version`` "2.0"."""
+
+        def feed(event: Mapping[str, Any]) -> None:
+            step = lookup(event, "step")
+            args = {name: lookup(event, name) for name in _UPDATE_ARGS + _RESPONSE_ARGS}
+            self.update(step if step is not None else self.total_updates, **args)
+
+        cols = read_events(events, feed)
+        report = scan_columns(cols, self.kl_target)
+        if not cols.steps:
+            return report
+        report["comprehensive_analysis"] = self.get_comprehensive_analysis()
+        report["enhanced_version"] = "2.0"
+        return report
+
+    def __repr__(self) -> str:
+        return (
+            f"ComprehensivePPOForensics(kl_target={self.kl_target}, "
+            f"updates={self.total_updates})"
+        )

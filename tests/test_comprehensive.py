@@ -1,0 +1,235 @@
+"""ComprehensivePPOForensics: RLDK's surface and checklist facts, our fixes, batch ==
+per-step, pickling."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rlforensics
+from rlforensics.forensics.comprehensive_ppo_forensics import (
+    ComprehensivePPOForensics,
+    ComprehensivePPOMetrics,
+)
+
+
+def healthy_step(f: ComprehensivePPOForensics, i: int, rng: np.random.Generator):
+    return f.update(
+        i, 0.1 + 0.005 * rng.standard_normal(), 0.2 * (1 + 0.05 * np.sin(i / 3)), 2.0, 1.0, 0.5,
+        policy_grad_norm=0.5 * (1 + 0.05 * rng.standard_normal()),
+        value_grad_norm=1.0 * (1 + 0.05 * rng.standard_normal()),
+        advantage_mean=0.01 * rng.standard_normal(), advantage_std=1.0,
+    )
+
+
+def test_import_paths():
+    assert rlforensics.ComprehensivePPOForensics is ComprehensivePPOForensics
+    assert rlforensics.forensics.ComprehensivePPOMetrics is ComprehensivePPOMetrics
+
+
+def test_defaults_and_attributes():
+    f = ComprehensivePPOForensics()
+    assert f.kl_schedule_tracker.kl_target == 0.1 and f.kl_schedule_tracker.window_size == 100
+    assert f.gradient_norms_analyzer.window_size == 100
+    assert f.length_bias_threshold == 0.35
+    assert f.length_bias_corr_threshold == pytest.approx(0.4)
+    assert len(f.comprehensive_metrics_history) == 0
+    assert f.get_health_summary() == {"status": "no_data"}
+    off = ComprehensivePPOForensics(enable_kl_schedule_tracking=False, enable_gradient_norms_analysis=False)
+    assert off.kl_schedule_tracker is None and off.gradient_norms_analyzer is None
+
+
+def test_update_echoes_and_history_counts():
+    f = ComprehensivePPOForensics()
+    m = f.update(3, 0.1, 0.2, 2.5, 1.0, 0.3, policy_grad_norm=1.0, value_grad_norm=0.5)
+    assert (m.step, m.kl, m.kl_coef, m.entropy, m.reward_mean, m.reward_std) == (3, 0.1, 0.2, 2.5, 1.0, 0.3)
+    assert m.kl_schedule_metrics.current_kl == 0.1
+    assert m.gradient_norms_metrics.policy_value_ratio == 2.0
+    assert len(f.comprehensive_metrics_history) == 1
+    d = m.to_dict()
+    assert d["kl_schedule_current_kl"] == 0.1 and d["gradient_policy_value_ratio"] == 2.0
+
+
+def test_missing_inputs_do_not_update_trackers():
+    f = ComprehensivePPOForensics()
+    m = f.update(0, None, None, 2.0, 1.0, 0.5)
+    assert m.kl_schedule_metrics is None and m.gradient_norms_metrics is None
+    assert f.kl_schedule_tracker.total_updates == 0
+    assert m.overall_health_score is None, "no data is not a perfect 1.0"
+
+
+def test_normal_then_bad_split_raises_anomalies_from_several_trackers():
+    f = ComprehensivePPOForensics()
+    rng = np.random.default_rng(0)
+    for i in range(25):
+        healthy_step(f, i, rng)
+    for i in range(25, 50):
+        f.update(i, 0.6, 0.2, 2.0, 1.0, 0.5, policy_grad_norm=40.0, value_grad_norm=1.0)
+    trackers = {a["tracker"] for a in f.get_anomalies()}
+    assert {"kl_schedule", "gradient_norms"} <= trackers
+    assert f.anomalies == f.get_anomalies()
+    assert all(a["first_step"] >= 25 for a in f.get_anomalies())
+
+
+def test_healthy_twenty_steps():
+    f = ComprehensivePPOForensics()
+    rng = np.random.default_rng(1)
+    for i in range(20):
+        healthy_step(f, i, rng)
+    s = f.get_health_summary()
+    assert s["status"] in {"healthy", "warning"}
+    assert s["overall_health_score"] > 0.7 and s["total_anomalies"] <= 1
+
+
+def test_comprehensive_analysis_and_save(tmp_path):
+    f = ComprehensivePPOForensics()
+    rng = np.random.default_rng(2)
+    for i in range(30):
+        healthy_step(f, i, rng)
+    f.update(30, float("nan"), 0.2, float("inf"), 1.0, 0.5)
+    a = f.get_comprehensive_analysis()
+    assert a["version"] == "2.0" and a["total_steps"] == 31
+    assert {"kl_schedule", "kl_drift", "gradient_norms", "length_bias"} <= set(a["trackers"])
+    assert f.analysis_summary is a
+    path = f.save_analysis(tmp_path / "out" / "analysis.json")
+    loaded = json.loads(path.read_text())  # strict JSON: no bare NaN
+    assert loaded["version"] == "2.0"
+    types = {(x["type"], x["tracker"]) for x in loaded["anomalies"]}
+    assert ("non_finite_kl", "kl_schedule") in types and ("non_finite_entropy", "comprehensive") in types
+    assert f.get_health_summary()["status"] == "critical"
+
+
+def test_scan_ppo_events_comprehensive_reads_once():
+    f = ComprehensivePPOForensics()
+    seen = []
+
+    def gen():
+        for i in range(50):
+            seen.append(i)
+            yield {"step": i, "kl": 0.3 if 20 <= i < 35 else 0.1, "kl_coef": 0.1, "entropy": 2.0,
+                   "grad_norm_policy": 8.0 if i >= 35 else 1.0, "grad_norm_value": 1.0}
+
+    report = f.scan_ppo_events_comprehensive(gen())
+    assert seen == list(range(50))
+    assert report["version"] == "1" and report["enhanced_version"] == "2.0"
+    assert "rules_fired" in report and report["comprehensive_analysis"]["total_steps"] == 50
+    assert f.total_updates == 50
+    assert f.scan_ppo_events_comprehensive([]) == {
+        "version": "1", "rules_fired": [], "earliest_step": None, "stats": {}}
+
+
+def test_length_bias_monotone_batch_and_disabled():
+    f = ComprehensivePPOForensics(length_bias_threshold=0.3)
+    batch = [{"response": "x" * (10 * (i + 1)), "reward": 0.1 * i} for i in range(6)]
+    m = f.update(0, 0.1, 0.1, 2.0, 1.0, 0.5, response_data=batch)
+    assert m.length_bias_detected and m.length_bias_score > 0.3
+    assert m.length_reward_correlation_abs == pytest.approx(1.0)
+    assert m.length_reward_spearman_abs == pytest.approx(1.0)
+    a = f.get_length_bias_analysis()
+    assert a["detected"] and a["sample_count"] == 6 and a["metrics"]["quartile_metrics"]["q4"]["count"] >= 1
+    off = ComprehensivePPOForensics(enable_length_bias_detection=False)
+    m = off.update(0, 0.1, 0.1, 2.0, 1.0, 0.5, response_data=batch)
+    assert off.get_length_bias_analysis() == {} and m.length_bias_score is None
+
+
+def test_length_bias_payload_shapes_and_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(10, 200, 300).astype(float)
+    rewards = 0.01 * lengths + rng.standard_normal(300)
+    f = ComprehensivePPOForensics()
+    f.update(0, 0.1, response_data={"rewards": rewards[:100], "response_lengths": lengths[:100]})
+    f.update(1, 0.1, response_data=[{"reward": r, "length": n} for r, n in zip(rewards[100:200], lengths[100:200])])
+    for r, n in zip(rewards[200:], lengths[200:]):
+        f.update(2, 0.1, response_reward=r, response_length=n)
+    m = f.get_length_bias_analysis()["metrics"]
+    assert m["valid_sample_count"] == 300
+    p = stats.pearsonr(lengths, rewards)
+    s = stats.spearmanr(lengths, rewards)
+    assert m["pearson_correlation"] == pytest.approx(p.statistic, rel=1e-9)
+    assert m["pearson_pvalue"] == pytest.approx(p.pvalue, rel=1e-6)
+    assert m["spearman_correlation"] == pytest.approx(s.statistic, rel=1e-9)
+    assert m["spearman_pvalue"] == pytest.approx(s.pvalue, rel=1e-6)
+    assert any(a["type"] == "length_bias_anomaly" for a in f.get_anomalies())
+
+
+def test_records_without_reward_are_skipped_and_without_length_counted():
+    f = ComprehensivePPOForensics()
+    f.update(0, 0.1, response_data=[{"response": "abc"}, {"reward": 1.0}, {"reward": 2.0, "length": 5}])
+    a = f.get_length_bias_analysis()
+    assert a["sample_count"] == 1 and a["invalid_response_count"] == 1
+
+
+def test_update_many_equals_update_loop():
+    rng = np.random.default_rng(4)
+    n = 300
+    cols = {
+        "kl": 0.1 + 0.01 * rng.standard_normal(n),
+        "kl_coef": 0.2 * np.exp(0.01 * np.cumsum(rng.standard_normal(n))),
+        "entropy": 2.0 - 0.001 * np.arange(n),
+        "total_grad_norm": 1.0 + 0.05 * rng.standard_normal(n),
+        "response_reward": rng.standard_normal(n),
+        "response_length": rng.integers(5, 50, n).astype(float),
+    }
+    cols["entropy"][77] = np.nan
+    steps = np.arange(n, dtype=float) * 10
+    a, b = ComprehensivePPOForensics(), ComprehensivePPOForensics()
+    rows = [
+        a.update(steps[i], cols["kl"][i], cols["kl_coef"][i], cols["entropy"][i],
+                 total_grad_norm=cols["total_grad_norm"][i],
+                 response_reward=cols["response_reward"][i],
+                 response_length=cols["response_length"][i]).to_dict()
+        for i in range(n)
+    ]
+    out = b.update_many(steps, **cols)
+    for name, col in out.items():
+        ref = np.array([np.nan if r[name] is None else float(r[name]) for r in rows])
+        np.testing.assert_array_equal(col, ref, err_msg=name)
+    assert a.get_anomalies() == b.get_anomalies()
+
+
+def test_pickle_round_trip_continues_identically():
+    rng = np.random.default_rng(5)
+    f = ComprehensivePPOForensics()
+    for i in range(40):
+        healthy_step(f, i, rng)
+    g = pickle.loads(pickle.dumps(f))
+    state = np.random.default_rng(6)
+    for i in range(40, 60):
+        healthy_step(f, i, state)
+    state = np.random.default_rng(6)
+    for i in range(40, 60):
+        healthy_step(g, i, state)
+    assert f.current_metrics.to_dict() == g.current_metrics.to_dict()
+    assert f.get_anomalies() == g.get_anomalies()
+
+
+def test_no_prints(capsys):
+    f = ComprehensivePPOForensics()
+    f.update(0, 0.1, 0.1, 2.0, 1.0, 0.5)
+    f.get_comprehensive_analysis()
+    assert capsys.readouterr() == ("", "")
+
+
+def test_importable_without_heavy_dependencies():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'torch', 'pandas', 'scipy', 'transformers'}:\n"
+        "            raise ImportError('blocked ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import rlforensics\n"
+        "from rlforensics.forensics.comprehensive_ppo_forensics import ComprehensivePPOForensics\n"
+        "from rlforensics.forensics.ppo_scan import scan_ppo_events\n"
+        "f = ComprehensivePPOForensics(); f.update(0, 0.1, 0.1, 1.0, 1.0, 0.1)\n"
+        "print(scan_ppo_events([])['version'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
