@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rlforensics import stats
+from rlforensics.testing import Scenario, generate
 
 
 def typed_usage() -> float:
@@ -21,6 +22,19 @@ def typed_usage() -> float:
     fit.update(1.0, 2.0)
     assert kind == "unknown" and mean is not None
     return float(std[-1]) + mean
+
+
+def typed_scenario() -> int:
+    s: Scenario = generate("healthy_grpo", seed=1, n_steps=200)
+    kl: npt.NDArray[np.float64] = s.columns["kl"]
+    onset: float | None = s.onset_step
+    first = next(s.rows())
+    assert onset is None and first["step"] == s.steps[0] and kl.size == s.n_steps
+    return len(s.expected) + len(first)
+
+
+def test_typed_scenario() -> None:
+    assert typed_scenario() == 8
 
 
 def test_typed_usage() -> None:
