@@ -699,7 +699,7 @@ class ComprehensiveForensicsCore:
         enable_length_bias_detection: bool = True,
         length_bias_threshold: float = 0.35,
         *,
-        length_bias_window: int = 4096,
+        length_bias_window: int = 1024,
         event_release: int = 5,
         max_events: int = 1000,
         history_size: int = 10000,

@@ -83,7 +83,7 @@ class ComprehensivePPOForensics:
         length_bias_threshold: float = 0.35,
         response_data: Any = None,
         *,
-        length_bias_window: int = 4096,
+        length_bias_window: int = 1024,
         event_release: int = 5,
         max_events: int = 1000,
         history_size: int = 10_000,

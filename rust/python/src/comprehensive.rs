@@ -296,7 +296,7 @@ impl PyComprehensive {
         enable_length_bias_detection = true,
         length_bias_threshold = 0.35,
         *,
-        length_bias_window = 4096,
+        length_bias_window = 1024,
         event_release = 5,
         max_events = 1000,
         history_size = 10_000,

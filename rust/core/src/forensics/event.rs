@@ -110,7 +110,7 @@ pub struct EventLog {
 }
 
 /// Evaluations without a finding that end an event (default).
-pub const DEFAULT_RELEASE: u32 = 5;
+pub const DEFAULT_RELEASE: u32 = 10;
 /// Events kept per log (default).
 pub const DEFAULT_CAPACITY: usize = 1000;
 

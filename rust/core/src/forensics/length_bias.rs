@@ -83,8 +83,15 @@ pub struct LengthBias {
     response_count: u64,
     invalid: u64,
     dirty: bool,
+    /// Valid records since the last analysis.
+    since_refresh: usize,
     metrics: LengthBiasMetrics,
 }
+
+/// Below this many records in the window every update re-analyses (it is cheap there);
+/// above, the per-update analysis runs every `window / 64` new records, which bounds the
+/// amortised cost per record, and queries always re-analyse.
+const ALWAYS_REFRESH_BELOW: usize = 256;
 
 impl LengthBias {
     /// A detector that calls severity ≥ `threshold` detected, over the last `window` records.
@@ -109,6 +116,7 @@ impl LengthBias {
             response_count: 0,
             invalid: 0,
             dirty: false,
+            since_refresh: 0,
             metrics: LengthBiasMetrics::default(),
         })
     }
@@ -137,37 +145,57 @@ impl LengthBias {
             self.lengths.push(length);
             self.whole.update(length, reward);
             self.dirty = true;
+            self.since_refresh += 1;
         } else {
             self.invalid += 1;
         }
     }
 
-    /// The analysis of the current window (recomputed only after new records).
+    fn refresh(&mut self) {
+        self.metrics = self.analyse();
+        self.dirty = false;
+        self.since_refresh = 0;
+    }
+
+    /// The analysis of the current window, brought up to date.
     pub fn metrics(&mut self) -> &LengthBiasMetrics {
         if self.dirty {
-            self.metrics = self.analyse();
-            self.dirty = false;
+            self.refresh();
         }
         self.metrics.response_count = self.response_count;
         &self.metrics
     }
 
+    /// Re-analyses when enough new records arrived (see [`ALWAYS_REFRESH_BELOW`]); the
+    /// per-update path of the trackers, whose cost stays bounded per record.
+    pub fn maybe_refresh(&mut self) {
+        let every = (self.rewards.capacity() / 64).max(1);
+        if self.dirty && (self.rewards.len() < ALWAYS_REFRESH_BELOW || self.since_refresh >= every)
+        {
+            self.refresh();
+        }
+        self.metrics.response_count = self.response_count;
+    }
+
+    /// The latest analysis, as last refreshed.
+    pub fn cached(&self) -> &LengthBiasMetrics {
+        &self.metrics
+    }
+
     /// Whether the latest analysis crosses the threshold.
-    pub fn detected(&mut self) -> bool {
-        let t = self.threshold;
-        let m = self.metrics();
-        m.valid_sample_count > 0 && m.bias_severity.is_some_and(|s| s >= t)
+    pub fn detected(&self) -> bool {
+        let m = &self.metrics;
+        m.valid_sample_count > 0 && m.bias_severity.is_some_and(|s| s >= self.threshold)
     }
 
     /// Strong enough evidence for an anomaly: detected, significant, enough records.
-    pub fn anomalous(&mut self) -> bool {
-        self.detected() && {
-            let m = self.metrics();
-            m.valid_sample_count >= MIN_ANOMALY_SAMPLES
-                && m.pearson_pvalue
-                    .or(m.spearman_pvalue)
-                    .is_some_and(|p| p < 0.01)
-        }
+    pub fn anomalous(&self) -> bool {
+        let m = &self.metrics;
+        self.detected()
+            && m.valid_sample_count >= MIN_ANOMALY_SAMPLES
+            && m.pearson_pvalue
+                .or(m.spearman_pvalue)
+                .is_some_and(|p| p < 0.01)
     }
 
     fn analyse(&self) -> LengthBiasMetrics {
@@ -384,6 +412,7 @@ mod tests {
         for i in 0..6 {
             lb.add(f64::from(i) * 0.2, f64::from(10 + 10 * i));
         }
+        lb.maybe_refresh();
         assert!(lb.detected());
         let m = lb.metrics().clone();
         assert!((m.pearson_correlation.unwrap() - 1.0).abs() < 1e-12);
@@ -414,6 +443,7 @@ mod tests {
         let m = lb.metrics().clone();
         assert_eq!(m.valid_sample_count, 100);
         assert!(m.pearson_correlation.unwrap() > 0.99);
+        lb.maybe_refresh();
         assert!(m.whole_run_pearson.unwrap() < 0.5);
         assert!(lb.anomalous());
         assert_eq!(m.quartile_metrics.len(), 4);

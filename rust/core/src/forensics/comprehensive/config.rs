@@ -59,7 +59,7 @@ impl Default for ComprehensiveConfig {
             kl_drift_reference_period: 500,
             enable_length_bias_detection: true,
             length_bias_threshold: 0.35,
-            length_bias_window: 4096,
+            length_bias_window: 1024,
             event_release: DEFAULT_RELEASE,
             max_events: DEFAULT_CAPACITY,
             history_size: 10_000,

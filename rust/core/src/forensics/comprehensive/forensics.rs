@@ -242,9 +242,10 @@ impl Layer {
             for &(r, l) in responses {
                 lb.add(r, l);
             }
+            lb.maybe_refresh();
             let detected = lb.detected();
             let anomalous = lb.anomalous();
-            let lm = lb.metrics();
+            let lm = lb.cached();
             m.length_bias_score = lm.bias_severity;
             m.length_reward_correlation = lm.pearson_correlation;
             m.length_reward_spearman = lm.spearman_correlation;

@@ -36,6 +36,8 @@ const CHANGE_POINT: usize = 15;
 const SCALES: [(usize, f64, f64); 3] = [(5, 0.5, 0.5), (15, 0.3, 0.3), (30, 0.2, 0.2)];
 /// Totals the adaptive baseline needs before it is used (RLDK's 20).
 const BASELINE_MIN: usize = 20;
+/// Consecutive updates a change point must hold for.
+const CHANGE_POINT_CONFIRM: u32 = 3;
 /// |t| a change point needs.
 const CHANGE_POINT_T: f64 = 4.0;
 /// Updates before any rule is evaluated (RLDK's history gate).
@@ -92,6 +94,8 @@ pub struct GradientAnalyzer {
     ema: Option<f64>,
     smoothed: Series,
     health: Ring,
+    /// Consecutive updates at which the change-point test held.
+    change_run: u32,
     metrics: GradientMetrics,
     events: EventLog,
     history: std::collections::VecDeque<GradientMetrics>,
@@ -122,6 +126,7 @@ impl GradientAnalyzer {
             ema: None,
             smoothed: Series::new(5),
             health: Ring::new(SHORT),
+            change_run: 0,
             metrics: GradientMetrics::empty(),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: std::collections::VecDeque::new(),
@@ -324,9 +329,14 @@ impl GradientAnalyzer {
         });
         m.multi_scale_anomaly_risk = multi;
         m.exponential_smoothing_trend = smoothed.map(|t| t.0);
-        m.change_point_detected = change
+        let shifted = change
             .as_deref()
             .is_some_and(|xs| change_point(xs, cfg.change_point_sensitivity));
+        // A real level shift stays visible as the window slides over it; a noise blip
+        // does not: the test must hold at CHANGE_POINT_CONFIRM consecutive updates.
+        self.change_run = if shifted { self.change_run + 1 } else { 0 };
+        let m = &mut self.metrics;
+        m.change_point_detected = self.change_run >= CHANGE_POINT_CONFIRM;
     }
 
     /// max(mean + 3σ, 2·p95) of the baseline, once it holds enough totals.
@@ -581,13 +591,17 @@ impl GradientAnalyzer {
                 ),
             ));
         }
-        let level = self
-            .total
-            .last(self.cfg.momentum_window)
-            .and_then(|xs| mean(&xs));
-        if let (Some(acc), Some(level)) = (m.gradient_acceleration, level) {
+        let window = self.total.last(self.cfg.momentum_window);
+        let level = window.as_deref().and_then(mean);
+        // The mean second difference of noise is itself noise (it telescopes to the change
+        // of the first difference): it must also stand 3 standard errors clear of 0.
+        let noise = window.as_deref().and_then(|xs| {
+            let acc = second_differences(xs);
+            std(&acc, 1).map(|sd| 3.0 * sd / (acc.len() as f64).sqrt())
+        });
+        if let (Some(acc), Some(level), Some(noise)) = (m.gradient_acceleration, level, noise) {
             let thr = 0.1 * level;
-            if level > 0.0 && acc.abs() > thr {
+            if level > 0.0 && acc.abs() > thr && acc.abs() > noise {
                 out.push(Finding::new(
                     "gradient_acceleration_anomaly",
                     Severity::Warning,

@@ -94,6 +94,9 @@ pub struct KlScheduleTracker {
     controller: VecDeque<(f64, f64, f64)>,
     controller_window: Option<ControllerWindow>,
     coef_pairs: VecDeque<(f64, f64)>,
+    /// Whether the KL has been inside the band at least once (the controller acquired
+    /// its target); before that the band rule waits for a full window.
+    acquired: bool,
     first_coef: Option<f64>,
     coef_ever_changed: bool,
     drift: Option<DriftState>,
@@ -137,6 +140,7 @@ impl KlScheduleTracker {
             controller: VecDeque::with_capacity(cfg.controller_window),
             controller_window: None,
             coef_pairs: VecDeque::with_capacity(SHORT_WINDOW),
+            acquired: false,
             first_coef: None,
             coef_ever_changed: false,
             drift,
@@ -255,6 +259,7 @@ impl KlScheduleTracker {
     fn ingest(&mut self, step: f64, kl: f64, coef: Option<f64>) {
         self.finite_kl += 1;
         let inside = self.in_band(kl);
+        self.acquired |= inside;
         self.in_band_total += u64::from(inside);
         if let Some(old) = self.kl_window.push(kl) {
             self.in_band_window -= usize::from(self.in_band(old));
@@ -314,7 +319,23 @@ impl KlScheduleTracker {
         d.scores.push(score);
         m.kl_drift_kl_divergence = Some(divergence);
         m.kl_drift_score = Some(score);
-        m.kl_drift_detected = ks.p_value < cfg.drift_alpha && divergence > cfg.drift_threshold;
+        // Consecutive KL values are autocorrelated, which makes the KS test anti-conservative
+        // over long runs; drift also has to matter on the band's scale: the mean moved by
+        // half a band half-width, or the spread changed by a factor of two.
+        let practical = match (
+            m.kl_reference_mean,
+            m.kl_current_mean,
+            m.kl_reference_std,
+            m.kl_current_std,
+        ) {
+            (Some(rm), Some(cm), Some(rs), Some(cs)) => {
+                (cm - rm).abs() > 0.5 * cfg.kl_scale()
+                    || (rs > 0.0 && !(0.5..=2.0).contains(&(cs / rs)))
+            }
+            _ => false,
+        };
+        m.kl_drift_detected =
+            ks.p_value < cfg.drift_alpha && divergence > cfg.drift_threshold && practical;
         m.kl_drift_trend = drift_trend(&d.scores);
         d.details = Some(DriftDetails {
             ks_statistic: ks.statistic,
@@ -354,9 +375,13 @@ impl KlScheduleTracker {
             return;
         }
         // The configuration was validated with the tracker's own (same) checks.
-        let Ok(ccfg) =
-            ControllerConfig::new(self.cfg.kl_target, self.cfg.kl_target_tolerance, None, 5, 5)
-        else {
+        let Ok(ccfg) = ControllerConfig::new(
+            self.cfg.kl_target,
+            self.cfg.kl_target_tolerance,
+            None,
+            5,
+            RESPONSE_MAX_LAG,
+        ) else {
             return;
         };
         let mut a = ControllerAnalyzer::new(ccfg);
@@ -488,7 +513,10 @@ impl KlScheduleTracker {
                 format!("KL volatility {v:.4} exceeds the band half-width {scale:.4}"),
             ));
         }
-        if let Some(t) = m.time_in_target_range.filter(|&t| t < 0.5) {
+        // A run's KL starts far from its target (near 0 for a fresh policy): the band rule
+        // applies once the KL has reached the band, or after a full window without it.
+        let judged = self.acquired || self.kl_window.len() == self.cfg.window_size;
+        if let Some(t) = m.time_in_target_range.filter(|&t| judged && t < 0.5) {
             out.push(Finding::new(
                 "target_range_anomaly",
                 if t <= 0.3 {
@@ -622,6 +650,9 @@ impl KlScheduleTracker {
     }
 }
 
+/// Longest delay, in samples, searched for the coefficient's response (controllers often
+/// act on the KL of a few steps back).
+const RESPONSE_MAX_LAG: u32 = 8;
 /// Overshoot (fraction of the target past the band) that raises an anomaly.
 pub const OVERSHOOT_LIMIT: f64 = 0.3;
 /// Error sign changes per sample that raise an oscillation anomaly (3 in a 30-sample window).
