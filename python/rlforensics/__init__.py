@@ -9,6 +9,19 @@ from __future__ import annotations
 
 from rlforensics import forensics, stats
 from rlforensics._core import __version__
-from rlforensics.forensics import KLScheduleMetrics, KLScheduleTracker
+from rlforensics.forensics import (
+    AdvantageStatisticsMetrics,
+    AdvantageStatisticsTracker,
+    KLScheduleMetrics,
+    KLScheduleTracker,
+)
 
-__all__ = ["KLScheduleMetrics", "KLScheduleTracker", "__version__", "forensics", "stats"]
+__all__ = [
+    "AdvantageStatisticsMetrics",
+    "AdvantageStatisticsTracker",
+    "KLScheduleMetrics",
+    "KLScheduleTracker",
+    "__version__",
+    "forensics",
+    "stats",
+]

@@ -9,6 +9,15 @@ statistics without enough data are ``None``, and anomalies are events with
 
 from __future__ import annotations
 
+from rlforensics.forensics.advantage_statistics_tracker import (
+    AdvantageStatisticsMetrics,
+    AdvantageStatisticsTracker,
+)
 from rlforensics.forensics.kl_schedule_tracker import KLScheduleMetrics, KLScheduleTracker
 
-__all__ = ["KLScheduleMetrics", "KLScheduleTracker"]
+__all__ = [
+    "AdvantageStatisticsMetrics",
+    "AdvantageStatisticsTracker",
+    "KLScheduleMetrics",
+    "KLScheduleTracker",
+]

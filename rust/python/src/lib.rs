@@ -6,6 +6,7 @@
 //! `RuntimeError: Already borrowed` instead of racing; batch functions hold no object and run
 //! with the GIL released.
 
+mod advantage;
 mod analyzers;
 mod arrays;
 mod batch;
@@ -35,5 +36,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     analyzers::register(m)?;
     batch::register(m)?;
     kl_schedule::register(m)?;
+    advantage::register(m)?;
     Ok(())
 }
