@@ -254,6 +254,19 @@ fn trend_is_per_logged_step_and_its_rule_is_scale_aware() {
         t.update(step, &ms(0.001 * (step % 40.0) - 0.02, 1.0));
     }
     assert!(!kinds(&t).contains(&"advantage_trend_anomaly".to_string()));
+    // Steps counting down: the threshold is still a positive per-step limit.
+    let mut t = tracker();
+    for i in 0..40 {
+        let step = 400.0 - 10.0 * f64::from(i);
+        t.update(step, &ms(0.01 * f64::from(i) - 0.2, 1.0));
+    }
+    let ev = t
+        .events()
+        .events()
+        .find(|e| e.kind == "advantage_trend_anomaly")
+        .unwrap();
+    assert!((ev.value + 0.001).abs() < 1e-12);
+    assert!((ev.threshold.unwrap() - 0.1 / 190.0).abs() < 1e-15);
 }
 
 #[test]

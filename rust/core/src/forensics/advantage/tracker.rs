@@ -293,12 +293,14 @@ impl AdvantageTracker {
         }
     }
 
-    /// Change of the mean across the trend window implied by the fitted slope.
+    /// Change of the mean across the trend window implied by the fitted slope, and the step
+    /// span of the window.
     fn trend_change(&self) -> Option<(f64, f64)> {
         let slope = self.metrics.advantage_mean_trend?;
         let first = self.mean_trend_steps.iter().next()?;
         let last = self.mean_trend_steps.last()?;
-        let span = last - first;
+        // Steps that run backwards (a restarted counter) still span |last − first|.
+        let span = (last - first).abs();
         Some(((slope * span).abs(), span))
     }
 
