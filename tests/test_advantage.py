@@ -183,6 +183,16 @@ def test_sample_arrays_of_any_dtype_and_lists_are_accepted(dtype):
     assert t.advantage_samples[-2:] == [1.0, 2.0]
 
 
+def test_a_large_float32_batch_keeps_its_last_values():
+    xs = np.random.default_rng(5).standard_normal(200_000).astype(np.float32)
+    xs[::1000] = np.nan
+    m = AdvantageStatisticsTracker().update(0, 0.0, 1.0, advantage_samples=xs)
+    finite = xs[np.isfinite(xs)].astype(np.float64)
+    assert m.nonfinite_sample_count == 200
+    assert m.advantage_percentiles["p90"] == pytest.approx(np.percentile(finite[-50:], 90), rel=1e-12)
+    assert m.advantage_kurtosis == pytest.approx(scipy.stats.kurtosis(finite[-50:]), rel=1e-9)
+
+
 def test_non_finite_samples_are_counted_and_skipped():
     t = AdvantageStatisticsTracker()
     m = t.update(0, 0.0, 1.0, advantage_samples=np.array([1.0, np.nan, np.inf, 2.0]))
@@ -206,6 +216,8 @@ def test_non_finite_input_is_a_critical_event_at_its_step(bad, which):
     assert m.advantage_bias == 0.0 and m.advantage_scale_stability == 1.0
     history = t.advantage_mean_history if which == "mean" else t.advantage_std_history
     assert len(history) == 29
+    # A snapshot that echoes a non-finite input still equals itself (equality by value bits).
+    assert t.metrics_history[12] == t.metrics_history[12] != t.metrics_history[11]
 
 
 def test_missing_mean_leaves_mean_analyses_untouched():
