@@ -19,6 +19,8 @@
 //!   relative to the run's early level (a normalisation that divides by a vanishing std, or
 //!   a reward that stopped varying).
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use super::config::AdvantageConfig;
@@ -28,7 +30,6 @@ use crate::forensics::event::{EventLog, Finding, Severity};
 use crate::state::{invalid, Validate};
 use crate::stats::{Ring, RollingMoments, RollingQuantile};
 use crate::trend::RollingTrend;
-use std::collections::VecDeque;
 
 /// Means/stds behind bias, volatility and scale stability (RLDK's fixed 10).
 const SHORT_WINDOW: usize = 10;
