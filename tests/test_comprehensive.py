@@ -36,6 +36,7 @@ def test_defaults_and_attributes():
     f = ComprehensivePPOForensics()
     assert f.kl_schedule_tracker.kl_target == 0.1 and f.kl_schedule_tracker.window_size == 100
     assert f.gradient_norms_analyzer.window_size == 100
+    assert f.advantage_statistics_tracker.window_size == 100
     assert f.length_bias_threshold == 0.35
     assert f.length_bias_corr_threshold == pytest.approx(0.4)
     assert len(f.comprehensive_metrics_history) == 0
@@ -50,7 +51,12 @@ def test_update_echoes_and_history_counts():
     assert (m.step, m.kl, m.kl_coef, m.entropy, m.reward_mean, m.reward_std) == (3, 0.1, 0.2, 2.5, 1.0, 0.3)
     assert m.kl_schedule_metrics.current_kl == 0.1
     assert m.gradient_norms_metrics.policy_value_ratio == 2.0
-    assert len(f.comprehensive_metrics_history) == 1
+    assert m.advantage_statistics_metrics is None
+    m2 = f.update(4, 0.1, 0.2, 2.5, 1.0, 0.3, advantage_mean=0.0, advantage_std=1.0,
+                  advantage_samples=np.linspace(-1, 1, 64, dtype=np.float32))
+    assert m2.advantage_statistics_metrics.advantage_std == 1.0
+    assert m2.to_dict()["advantage_advantage_std"] == 1.0
+    assert len(f.comprehensive_metrics_history) == 2
     d = m.to_dict()
     assert d["kl_schedule_current_kl"] == 0.1 and d["gradient_policy_value_ratio"] == 2.0
 
@@ -69,9 +75,10 @@ def test_normal_then_bad_split_raises_anomalies_from_several_trackers():
     for i in range(25):
         healthy_step(f, i, rng)
     for i in range(25, 50):
-        f.update(i, 0.6, 0.2, 2.0, 1.0, 0.5, policy_grad_norm=40.0, value_grad_norm=1.0)
+        f.update(i, 0.6, 0.2, 2.0, 1.0, 0.5, policy_grad_norm=40.0, value_grad_norm=1.0,
+                 advantage_mean=0.5, advantage_std=1.0)
     trackers = {a["tracker"] for a in f.get_anomalies()}
-    assert {"kl_schedule", "gradient_norms"} <= trackers
+    assert {"kl_schedule", "gradient_norms", "advantage_statistics"} <= trackers
     assert f.anomalies == f.get_anomalies()
     assert all(a["first_step"] >= 25 for a in f.get_anomalies())
 
@@ -94,7 +101,7 @@ def test_comprehensive_analysis_and_save(tmp_path):
     f.update(30, float("nan"), 0.2, float("inf"), 1.0, 0.5)
     a = f.get_comprehensive_analysis()
     assert a["version"] == "2.0" and a["total_steps"] == 31
-    assert {"kl_schedule", "kl_drift", "gradient_norms", "length_bias"} <= set(a["trackers"])
+    assert {"kl_schedule", "kl_drift", "gradient_norms", "advantage_statistics", "length_bias"} <= set(a["trackers"])
     assert f.analysis_summary is a
     path = f.save_analysis(tmp_path / "out" / "analysis.json")
     loaded = json.loads(path.read_text())  # strict JSON: no bare NaN

@@ -55,6 +55,17 @@ _KL[::97] = np.nan
 _COEF = 0.05 * np.exp(np.cumsum(0.5 * np.nan_to_num(_KL - 0.1)))
 _KL_PARTS = (_KL[:1700], _KL[1700:])
 _COEF_PARTS = (_COEF[:1700], _COEF[1700:])
+_ADV_MEAN = 0.02 * _RNG.standard_normal(3000) + np.where(_T > 2000, 0.1, 0.0)
+_ADV_MEAN[::131] = np.nan
+_ADV_STD = np.exp(0.05 * _RNG.standard_normal(3000) - np.where(_T > 2500, 3.0, 0.0))
+_ADV_PARTS = ((_ADV_MEAN[:1700], _ADV_STD[:1700]), (_ADV_MEAN[1700:], _ADV_STD[1700:]))
+_ADV_SAMPLES = (_RNG.exponential(1.0, 700).astype(np.float32), _RNG.standard_normal(300))
+
+
+def _feed_advantage(t, part):
+    mean, std = _ADV_PARTS[part]
+    t.update_many(_STEP_PARTS[part], mean, std, advantage_median=mean * 0.5)
+    t.update(_STEP_PARTS[part][-1] + 0.5, None, None, advantage_samples=_ADV_SAMPLES[part])
 
 
 def _feed_values(obj, part):
@@ -193,6 +204,18 @@ EXAMPLES: dict[str, Example] = {
             "kl_history": t.kl_history,
             "history": [m.to_dict() for m in t.metrics_history[-3:]],
             "drift": t.detect_kl_drift(),
+        },
+    ),
+    "AdvantageStatisticsTracker": Example(
+        make=lambda: forensics.AdvantageStatisticsTracker(window_size=40, distribution_window=30),
+        feed=_feed_advantage,
+        observe=lambda t: {
+            "metrics": t.current_metrics.to_dict(),
+            "anomalies": t.get_anomalies(),
+            "means": t.advantage_mean_history,
+            "samples": t.advantage_samples,
+            "history": [m.to_dict() for m in t.metrics_history[-3:]],
+            "summary": t.get_summary(),
         },
     ),
 }

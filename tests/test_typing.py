@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from rlforensics import stats
+from rlforensics import AdvantageStatisticsTracker, stats
 from rlforensics.testing import Scenario, generate
 
 
@@ -21,6 +21,13 @@ def typed_usage() -> float:
     fit = stats.RollingTrend(5)
     fit.update(1.0, 2.0)
     assert kind == "unknown" and mean is not None
+    adv = AdvantageStatisticsTracker(bias_threshold=0.05)
+    for i in range(6):
+        adv.update(i, 0.2, 1.0, advantage_median=None, advantage_samples=x)
+    cols: dict[str, npt.NDArray[np.float64]] = adv.update_many(x, x, x + 1.0)
+    bias: float | None = adv.current_metrics.advantage_bias_risk
+    first: int | float = adv.get_anomalies()[0]["first_step"]
+    assert bias is not None and first == 4 and cols["step"].size == 100
     return float(std[-1]) + mean
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from rlforensics import forensics, stats
 from rlforensics._core import __version__
 from rlforensics.forensics import (
+    AdvantageStatisticsMetrics,
+    AdvantageStatisticsTracker,
     ComprehensivePPOForensics,
     ComprehensivePPOMetrics,
     GradientNormsAnalyzer,
@@ -20,6 +22,8 @@ from rlforensics.forensics import (
 )
 
 __all__ = [
+    "AdvantageStatisticsMetrics",
+    "AdvantageStatisticsTracker",
     "ComprehensivePPOForensics",
     "ComprehensivePPOMetrics",
     "GradientNormsAnalyzer",

@@ -21,7 +21,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rlforensics._core import (
+    AdvantageStatisticsTracker,
     ComprehensiveForensicsCore,
     ComprehensiveMetricsHistory,
     ComprehensivePPOMetrics,
@@ -54,6 +57,15 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
+
+
+def _samples(samples: Any) -> Any:
+    """Advantage samples as an array-like of floats (a tensor goes through NumPy)."""
+    if samples is None:
+        return None
+    if hasattr(samples, "detach") and hasattr(samples, "cpu"):  # a torch tensor
+        samples = samples.detach().cpu().numpy()
+    return np.asarray(samples, dtype=np.float64).ravel()
 
 
 class ComprehensivePPOForensics:
@@ -139,6 +151,7 @@ class ComprehensivePPOForensics:
             step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
             value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
             advantage_max, advantage_median,
+            advantage_samples=_samples(advantage_samples),
             response_rewards=rewards if rewards else None,
             response_lengths=lengths if rewards else None,
         )
@@ -163,9 +176,9 @@ class ComprehensivePPOForensics:
         return self._core.gradient_norms_analyzer
 
     @property
-    def advantage_statistics_tracker(self) -> None:
-        """Not yet part of this release: always None."""
-        return None
+    def advantage_statistics_tracker(self) -> AdvantageStatisticsTracker | None:
+        """The advantage tracker (live), or None when disabled."""
+        return self._core.advantage_statistics_tracker
 
     @property
     def current_metrics(self) -> ComprehensivePPOMetrics:
@@ -271,6 +284,8 @@ class ComprehensivePPOForensics:
                 trackers["kl_drift"] = self.get_kl_drift_analysis()
         if self.gradient_norms_analyzer is not None:
             trackers["gradient_norms"] = self.gradient_norms_analyzer.get_summary()
+        if self.advantage_statistics_tracker is not None:
+            trackers["advantage_statistics"] = self.advantage_statistics_tracker.get_summary()
         if self.enable_length_bias_detection:
             trackers["length_bias"] = self.get_length_bias_analysis()
         self.analysis_summary = {

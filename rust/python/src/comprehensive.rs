@@ -16,6 +16,7 @@ use rlforensics_core::forensics::comprehensive::{
 use rlforensics_core::forensics::length_bias::LengthBiasMetrics;
 use rlforensics_core::forensics::AnomalyEvent;
 
+use crate::advantage::{PyAdvMetrics, PyAdvTracker};
 use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, to_py, IntoPy};
@@ -80,10 +81,12 @@ impl PyCompMetrics {
             .clone()
             .map(|inner| PyGradMetrics { inner })
     }
-    /// Not computed yet by this release: always None.
     #[getter]
-    fn advantage_statistics_metrics(&self) -> Option<f64> {
-        None
+    fn advantage_statistics_metrics(&self) -> Option<PyAdvMetrics> {
+        self.inner
+            .advantage_statistics_metrics
+            .clone()
+            .map(|inner| PyAdvMetrics { inner })
     }
     #[getter]
     fn overall_health_score(&self) -> Option<f64> {
@@ -162,6 +165,12 @@ impl PyCompMetrics {
                     .map(|m| m.to_dict(py))
                     .transpose()?,
             ),
+            (
+                "advantage_",
+                self.advantage_statistics_metrics()
+                    .map(|m| m.to_dict(py))
+                    .transpose()?,
+            ),
         ] {
             if let Some(sub) = sub {
                 for (k, v) in sub.iter() {
@@ -232,11 +241,12 @@ pub struct PyComprehensive {
     pub layer: Layer,
     kl: Option<Py<PyKlTracker>>,
     gradient: Option<Py<PyGradAnalyzer>>,
+    advantage: Option<Py<PyAdvTracker>>,
 }
 
 impl PyComprehensive {
     fn from_core(py: Python<'_>, f: ComprehensiveForensics) -> PyResult<Self> {
-        let (kl, gradient, layer) = f.into_parts();
+        let (kl, gradient, advantage, layer) = f.into_parts();
         Ok(PyComprehensive {
             layer,
             kl: kl
@@ -245,6 +255,9 @@ impl PyComprehensive {
             gradient: gradient
                 .map(|inner| Py::new(py, PyGradAnalyzer { inner }))
                 .transpose()?,
+            advantage: advantage
+                .map(|inner| Py::new(py, PyAdvTracker { inner }))
+                .transpose()?,
         })
     }
 
@@ -252,22 +265,29 @@ impl PyComprehensive {
     fn to_core(&self, py: Python<'_>) -> PyResult<ComprehensiveForensics> {
         let kl = self.kl.as_ref().map(|k| k.borrow(py).inner.clone());
         let gradient = self.gradient.as_ref().map(|g| g.borrow(py).inner.clone());
-        ComprehensiveForensics::from_parts(kl, gradient, self.layer.clone()).py()
+        let advantage = self.advantage.as_ref().map(|a| a.borrow(py).inner.clone());
+        ComprehensiveForensics::from_parts(kl, gradient, advantage, self.layer.clone()).py()
     }
 
     fn step_with(
         &mut self,
         py: Python<'_>,
         input: StepInput,
+        samples: Option<&[f64]>,
         responses: &[(f64, f64)],
     ) -> PyResult<ComprehensiveMetrics> {
         let mut kl = self.kl.as_ref().map(|k| k.borrow_mut(py));
         let mut gradient = self.gradient.as_ref().map(|g| g.borrow_mut(py));
+        let mut advantage = self.advantage.as_ref().map(|a| a.borrow_mut(py));
         let trackers = Trackers {
             kl: kl.as_deref_mut().map(|k| &mut k.inner),
             gradient: gradient.as_deref_mut().map(|g| &mut g.inner),
+            advantage: advantage.as_deref_mut().map(|a| &mut a.inner),
         };
-        Ok(self.layer.update(trackers, input, responses).clone())
+        Ok(self
+            .layer
+            .update(trackers, input, samples, responses)
+            .clone())
     }
 
     fn layer_tag(e: &AnomalyEvent) -> &'static str {
@@ -351,7 +371,7 @@ impl PyComprehensive {
         step, kl = None, kl_coef = None, entropy = None, reward_mean = None, reward_std = None,
         policy_grad_norm = None, value_grad_norm = None, total_grad_norm = None,
         advantage_mean = None, advantage_std = None, advantage_min = None,
-        advantage_max = None, advantage_median = None,
+        advantage_max = None, advantage_median = None, advantage_samples = None,
         response_rewards = None, response_lengths = None,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -372,6 +392,7 @@ impl PyComprehensive {
         advantage_min: Option<&Bound<'_, PyAny>>,
         advantage_max: Option<&Bound<'_, PyAny>>,
         advantage_median: Option<&Bound<'_, PyAny>>,
+        advantage_samples: Option<Floats<'_>>,
         response_rewards: Option<Floats<'_>>,
         response_lengths: Option<Floats<'_>>,
     ) -> PyResult<PyCompMetrics> {
@@ -410,8 +431,9 @@ impl PyComprehensive {
                 ))
             }
         };
+        let samples = advantage_samples.as_ref().map(slice);
         Ok(PyCompMetrics {
-            inner: self.step_with(py, input, &responses)?,
+            inner: self.step_with(py, input, samples.as_deref(), &responses)?,
         })
     }
 
@@ -421,6 +443,7 @@ impl PyComprehensive {
         steps, kl = None, kl_coef = None, entropy = None, reward_mean = None,
         reward_std = None, policy_grad_norm = None, value_grad_norm = None,
         total_grad_norm = None, advantage_mean = None, advantage_std = None,
+        advantage_min = None, advantage_max = None, advantage_median = None,
         response_reward = None, response_length = None,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -438,6 +461,9 @@ impl PyComprehensive {
         total_grad_norm: Option<Floats<'py>>,
         advantage_mean: Option<Floats<'py>>,
         advantage_std: Option<Floats<'py>>,
+        advantage_min: Option<Floats<'py>>,
+        advantage_max: Option<Floats<'py>>,
+        advantage_median: Option<Floats<'py>>,
         response_reward: Option<Floats<'py>>,
         response_length: Option<Floats<'py>>,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -458,6 +484,7 @@ impl PyComprehensive {
             s(&total_grad_norm),
         );
         let (am, asd) = (s(&advantage_mean), s(&advantage_std));
+        let (amin, amax, amed) = (s(&advantage_min), s(&advantage_max), s(&advantage_median));
         let (rr, rl) = (s(&response_reward), s(&response_length));
         let cols = StepColumns {
             steps: &steps,
@@ -471,17 +498,23 @@ impl PyComprehensive {
             total_grad_norm: t.as_deref(),
             advantage_mean: am.as_deref(),
             advantage_std: asd.as_deref(),
+            advantage_min: amin.as_deref(),
+            advantage_max: amax.as_deref(),
+            advantage_median: amed.as_deref(),
             response_reward: rr.as_deref(),
             response_length: rl.as_deref(),
         };
         // The batch runs on an owned copy without the GIL, then the parts go back.
         let mut core = self.to_core(py)?;
         let out = py.detach(|| comprehensive_batch(&mut core, &cols)).py()?;
-        let (kl_t, grad_t, layer) = core.into_parts();
+        let (kl_t, grad_t, adv_t, layer) = core.into_parts();
         if let (Some(dst), Some(src)) = (&self.kl, kl_t) {
             dst.borrow_mut(py).inner = src;
         }
         if let (Some(dst), Some(src)) = (&self.gradient, grad_t) {
+            dst.borrow_mut(py).inner = src;
+        }
+        if let (Some(dst), Some(src)) = (&self.advantage, adv_t) {
             dst.borrow_mut(py).inner = src;
         }
         self.layer = layer;
@@ -492,7 +525,7 @@ impl PyComprehensive {
         Ok(d)
     }
 
-    /// Every tracker's events (KL, then gradient, then this layer's), each tagged with
+    /// Every tracker's events (KL, gradient, advantage, then this layer's), each tagged with
     /// its `tracker`; only the open ones with `active_only`.
     #[pyo3(signature = (active_only = false))]
     fn get_anomalies<'py>(
@@ -510,6 +543,11 @@ impl PyComprehensive {
         if let Some(g) = &self.gradient {
             for e in g.borrow(py).inner.events().events().filter(|e| keep(e)) {
                 out.append(event_dict(py, e, Some("gradient_norms"))?)?;
+            }
+        }
+        if let Some(a) = &self.advantage {
+            for e in a.borrow(py).inner.events().events().filter(|e| keep(e)) {
+                out.append(event_dict(py, e, Some("advantage_statistics"))?)?;
             }
         }
         for e in self.layer.events().events().filter(|e| keep(e)) {
@@ -546,6 +584,12 @@ impl PyComprehensive {
     #[getter]
     fn gradient_norms_analyzer(&self, py: Python<'_>) -> Option<Py<PyGradAnalyzer>> {
         self.gradient.as_ref().map(|g| g.clone_ref(py))
+    }
+
+    /// The advantage tracker (shared, live), or None when disabled.
+    #[getter]
+    fn advantage_statistics_tracker(&self, py: Python<'_>) -> Option<Py<PyAdvTracker>> {
+        self.advantage.as_ref().map(|a| a.clone_ref(py))
     }
 
     /// The latest snapshot.

@@ -6,6 +6,7 @@
 //! `RuntimeError: Already borrowed` instead of racing; batch functions hold no object and run
 //! with the GIL released.
 
+mod advantage;
 mod analyzers;
 mod arrays;
 mod batch;
@@ -42,5 +43,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     gradient::register(m)?;
     comprehensive::register(m)?;
     ppo_scan::register(m)?;
+    advantage::register(m)?;
     Ok(())
 }

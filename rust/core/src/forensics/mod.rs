@@ -4,6 +4,7 @@
 //! and a batch function over columns that calls the same `update`, so both give identical
 //! metrics and events.
 
+pub mod advantage;
 pub mod comprehensive;
 pub mod event;
 pub mod gradient;

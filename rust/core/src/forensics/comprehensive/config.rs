@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
+use crate::forensics::advantage::AdvantageConfig;
 use crate::forensics::event::{DEFAULT_CAPACITY, DEFAULT_RELEASE};
 use crate::forensics::gradient::GradientConfig;
 use crate::forensics::kl_schedule::KlScheduleConfig;
@@ -93,6 +94,17 @@ impl ComprehensiveConfig {
             max_events: self.max_events,
             history_size: self.history_size,
             ..KlScheduleConfig::default()
+        }
+    }
+
+    /// The advantage tracker's parameters (RLDK: window from here, the rest default).
+    pub fn advantage(&self) -> AdvantageConfig {
+        AdvantageConfig {
+            window_size: self.window_size,
+            event_release: self.event_release,
+            max_events: self.max_events,
+            history_size: self.history_size,
+            ..AdvantageConfig::default()
         }
     }
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::config::ComprehensiveConfig;
 use super::metrics::{ComprehensiveMetrics, StepInput};
 use crate::error::Result;
+use crate::forensics::advantage::{AdvantageInput, AdvantageTracker};
 use crate::forensics::event::{EventLog, Finding, Severity};
 use crate::forensics::gradient::GradientAnalyzer;
 use crate::forensics::kl_schedule::KlScheduleTracker;
@@ -28,8 +29,18 @@ use crate::state::{invalid, Validate};
 pub struct ComprehensiveForensics {
     kl: Option<KlScheduleTracker>,
     gradient: Option<GradientAnalyzer>,
+    advantage: Option<AdvantageTracker>,
     layer: Layer,
 }
+
+/// The parts of [`ComprehensiveForensics`]: KL tracker, gradient analyzer, advantage
+/// tracker, layer.
+pub type Parts = (
+    Option<KlScheduleTracker>,
+    Option<GradientAnalyzer>,
+    Option<AdvantageTracker>,
+    Layer,
+);
 
 /// The trackers a [`Layer`] drives at one update (borrowed, so that a binding can keep
 /// each tracker as its own object and still update them together).
@@ -39,6 +50,8 @@ pub struct Trackers<'a> {
     pub kl: Option<&'a mut KlScheduleTracker>,
     /// The gradient analyzer, when enabled.
     pub gradient: Option<&'a mut GradientAnalyzer>,
+    /// The advantage tracker, when enabled.
+    pub advantage: Option<&'a mut AdvantageTracker>,
 }
 
 /// The comprehensive layer's own state: parameters, length bias, input checks, scores,
@@ -66,9 +79,14 @@ impl ComprehensiveForensics {
             .enable_gradient_norms_analysis
             .then(|| GradientAnalyzer::new(cfg.gradient()))
             .transpose()?;
+        let advantage = cfg
+            .enable_advantage_statistics
+            .then(|| AdvantageTracker::new(cfg.advantage()))
+            .transpose()?;
         Ok(ComprehensiveForensics {
             kl,
             gradient,
+            advantage,
             layer: Layer::new(cfg)?,
         })
     }
@@ -78,20 +96,22 @@ impl ComprehensiveForensics {
     pub fn from_parts(
         kl: Option<KlScheduleTracker>,
         gradient: Option<GradientAnalyzer>,
+        advantage: Option<AdvantageTracker>,
         layer: Layer,
     ) -> Result<Self> {
         let f = ComprehensiveForensics {
             kl,
             gradient,
+            advantage,
             layer,
         };
         f.validate()?;
         Ok(f)
     }
 
-    /// The KL tracker, the gradient analyzer and the layer.
-    pub fn into_parts(self) -> (Option<KlScheduleTracker>, Option<GradientAnalyzer>, Layer) {
-        (self.kl, self.gradient, self.layer)
+    /// The KL tracker, the gradient analyzer, the advantage tracker and the layer.
+    pub fn into_parts(self) -> Parts {
+        (self.kl, self.gradient, self.advantage, self.layer)
     }
 
     /// The parameters.
@@ -114,6 +134,11 @@ impl ComprehensiveForensics {
         self.gradient.as_ref()
     }
 
+    /// The advantage tracker (when enabled).
+    pub fn advantage(&self) -> Option<&AdvantageTracker> {
+        self.advantage.as_ref()
+    }
+
     /// The comprehensive layer (length bias, own events, history).
     pub fn layer(&self) -> &Layer {
         &self.layer
@@ -134,13 +159,21 @@ impl ComprehensiveForensics {
         &self.layer.metrics
     }
 
-    /// One logged step with the (reward, length) records of its responses.
-    pub fn update(&mut self, input: StepInput, responses: &[(f64, f64)]) -> &ComprehensiveMetrics {
+    /// One logged step with its advantage samples and the (reward, length) records of its
+    /// responses.
+    pub fn update(
+        &mut self,
+        input: StepInput,
+        advantage_samples: Option<&[f64]>,
+        responses: &[(f64, f64)],
+    ) -> &ComprehensiveMetrics {
         let trackers = Trackers {
             kl: self.kl.as_mut(),
             gradient: self.gradient.as_mut(),
+            advantage: self.advantage.as_mut(),
         };
-        self.layer.update(trackers, input, responses)
+        self.layer
+            .update(trackers, input, advantage_samples, responses)
     }
 }
 
@@ -207,6 +240,7 @@ impl Layer {
         &mut self,
         trackers: Trackers<'_>,
         input: StepInput,
+        advantage_samples: Option<&[f64]>,
         responses: &[(f64, f64)],
     ) -> &ComprehensiveMetrics {
         self.updates += 1;
@@ -220,6 +254,7 @@ impl Layer {
         let Trackers {
             mut kl,
             mut gradient,
+            mut advantage,
         } = trackers;
         if let Some(kl) = kl.as_deref_mut() {
             if input.kl.is_some() || input.kl_coef.is_some() {
@@ -234,6 +269,22 @@ impl Layer {
             );
             if p.is_some() || v.is_some() || t.is_some() {
                 m.gradient_norms_metrics = Some(g.update(step, p, v, t).clone());
+            }
+        }
+        if let Some(a) = advantage.as_deref_mut() {
+            if input.advantage_mean.is_some()
+                || input.advantage_std.is_some()
+                || advantage_samples.is_some()
+            {
+                let ai = AdvantageInput {
+                    mean: input.advantage_mean,
+                    std: input.advantage_std,
+                    min: input.advantage_min,
+                    max: input.advantage_max,
+                    median: input.advantage_median,
+                    samples: advantage_samples,
+                };
+                m.advantage_statistics_metrics = Some(a.update(step, &ai).clone());
             }
         }
         let mut findings = self.input_findings(&input);
@@ -268,7 +319,12 @@ impl Layer {
             }
         }
         self.events.observe(step, findings);
-        scores(kl.as_deref(), gradient.as_deref(), &mut m);
+        scores(
+            kl.as_deref(),
+            gradient.as_deref(),
+            advantage.as_deref(),
+            &mut m,
+        );
         self.metrics = m;
         if self.history.len() == self.cfg.history_size {
             self.history.pop_front();
@@ -304,15 +360,18 @@ impl Layer {
 fn scores(
     kl: Option<&KlScheduleTracker>,
     gradient: Option<&GradientAnalyzer>,
+    advantage: Option<&AdvantageTracker>,
     m: &mut ComprehensiveMetrics,
 ) {
     {
         let kl = kl.map(KlScheduleTracker::metrics);
         let g = gradient.map(GradientAnalyzer::metrics);
+        let a = advantage.map(AdvantageTracker::metrics);
         let overall = [
             kl.and_then(|k| k.kl_health_score),
             kl.and_then(|k| k.schedule_health_score),
             g.and_then(|g| g.gradient_health_score),
+            a.and_then(|a| a.advantage_health_score),
         ];
         let stability = [
             kl.and_then(|k| k.target_range_stability),
@@ -322,7 +381,7 @@ fn scores(
         ];
         m.overall_health_score = mean_of(&overall);
         m.training_stability_score = mean_of(&stability);
-        m.convergence_quality_score = None;
+        m.convergence_quality_score = mean_of(&[a.and_then(|a| a.advantage_quality_score)]);
     }
 }
 
@@ -336,6 +395,7 @@ impl Validate for ComprehensiveForensics {
         let cfg = &self.layer.cfg;
         if self.kl.is_some() != cfg.enable_kl_schedule_tracking
             || self.gradient.is_some() != cfg.enable_gradient_norms_analysis
+            || self.advantage.is_some() != cfg.enable_advantage_statistics
         {
             return Err(invalid("comprehensive forensics trackers"));
         }
@@ -344,6 +404,9 @@ impl Validate for ComprehensiveForensics {
         }
         if let Some(g) = &self.gradient {
             g.validate()?;
+        }
+        if let Some(a) = &self.advantage {
+            a.validate()?;
         }
         self.layer.validate()
     }

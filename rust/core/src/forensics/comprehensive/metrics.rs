@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::forensics::advantage::AdvantageMetrics;
 use crate::forensics::gradient::GradientMetrics;
 use crate::forensics::kl_schedule::KlScheduleMetrics;
 
@@ -48,6 +49,8 @@ pub struct ComprehensiveMetrics {
     pub kl_schedule_metrics: Option<KlScheduleMetrics>,
     /// The gradient analyzer's snapshot, when it was updated at this step.
     pub gradient_norms_metrics: Option<GradientMetrics>,
+    /// The advantage tracker's snapshot, when it was updated at this step.
+    pub advantage_statistics_metrics: Option<AdvantageMetrics>,
     /// Mean of the trackers' health scores that have data.
     pub overall_health_score: Option<f64>,
     /// Mean of target-range stability, 1 − KL drift score and gradient training stability.
@@ -80,6 +83,7 @@ impl ComprehensiveMetrics {
             },
             kl_schedule_metrics: None,
             gradient_norms_metrics: None,
+            advantage_statistics_metrics: None,
             overall_health_score: None,
             training_stability_score: None,
             convergence_quality_score: None,

@@ -5,7 +5,7 @@ mod forensics;
 mod metrics;
 
 pub use config::ComprehensiveConfig;
-pub use forensics::{ComprehensiveForensics, Layer, Trackers};
+pub use forensics::{ComprehensiveForensics, Layer, Parts, Trackers};
 pub use metrics::{ComprehensiveMetrics, StepInput, COMPREHENSIVE_NUMERIC_FIELDS};
 
 use crate::error::{check_same_len, Result};
@@ -37,6 +37,12 @@ pub struct StepColumns<'a> {
     pub advantage_mean: Option<&'a [f64]>,
     /// Advantage std.
     pub advantage_std: Option<&'a [f64]>,
+    /// Advantage min.
+    pub advantage_min: Option<&'a [f64]>,
+    /// Advantage max.
+    pub advantage_max: Option<&'a [f64]>,
+    /// Advantage median.
+    pub advantage_median: Option<&'a [f64]>,
     /// Reward of the step's response record.
     pub response_reward: Option<&'a [f64]>,
     /// Length of the step's response record.
@@ -57,6 +63,9 @@ impl StepColumns<'_> {
             ("steps and total_grad_norm", self.total_grad_norm),
             ("steps and advantage_mean", self.advantage_mean),
             ("steps and advantage_std", self.advantage_std),
+            ("steps and advantage_min", self.advantage_min),
+            ("steps and advantage_max", self.advantage_max),
+            ("steps and advantage_median", self.advantage_median),
             ("steps and response_reward", self.response_reward),
             ("steps and response_length", self.response_length),
         ] {
@@ -82,9 +91,9 @@ impl StepColumns<'_> {
             total_grad_norm: at(self.total_grad_norm),
             advantage_mean: at(self.advantage_mean),
             advantage_std: at(self.advantage_std),
-            advantage_min: None,
-            advantage_max: None,
-            advantage_median: None,
+            advantage_min: at(self.advantage_min),
+            advantage_max: at(self.advantage_max),
+            advantage_median: at(self.advantage_median),
         }
     }
 
@@ -105,7 +114,7 @@ pub fn comprehensive_batch(
     let mut out = vec![Vec::with_capacity(n); COMPREHENSIVE_NUMERIC_FIELDS.len()];
     for i in 0..n {
         let responses: Vec<(f64, f64)> = cols.response(i).into_iter().collect();
-        let row = forensics.update(cols.row(i), &responses);
+        let row = forensics.update(cols.row(i), None, &responses);
         for (col, v) in out.iter_mut().zip(row.numeric()) {
             col.push(v);
         }

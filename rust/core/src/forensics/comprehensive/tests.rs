@@ -20,6 +20,7 @@ fn trackers_update_only_when_their_inputs_are_logged() {
                 reward_mean: Some(1.0),
                 ..row(0.0)
             },
+            None,
             &[],
         )
         .clone();
@@ -36,6 +37,7 @@ fn trackers_update_only_when_their_inputs_are_logged() {
                 total_grad_norm: Some(1.0),
                 ..row(1.0)
             },
+            None,
             &[],
         )
         .clone();
@@ -51,6 +53,7 @@ fn non_finite_entropy_is_critical() {
             entropy: Some(f64::NAN),
             ..row(7.0)
         },
+        None,
         &[],
     );
     let e: Vec<_> = f.events().events().collect();
@@ -70,7 +73,7 @@ fn length_bias_streams_and_raises_an_event() {
                 (len / 50.0 + 0.01 * f64::from(i % 3), len)
             })
             .collect();
-        f.update(row(f64::from(i)), &batch);
+        f.update(row(f64::from(i)), None, &batch);
     }
     let m = f.metrics();
     assert!(m.length_bias_detected);
@@ -108,7 +111,7 @@ fn batch_equals_per_step_and_snapshot_resumes() {
     };
     let mut a = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
     let rows: Vec<_> = (0..n as usize)
-        .map(|i| a.update(cols.row(i), &[(rr[i], rl[i])]).numeric())
+        .map(|i| a.update(cols.row(i), None, &[(rr[i], rl[i])]).numeric())
         .collect();
     let mut b = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
     let out = comprehensive_batch(&mut b, &cols).unwrap();
@@ -126,7 +129,7 @@ fn batch_equals_per_step_and_snapshot_resumes() {
     assert!(to_bytes("C", &a) == to_bytes("C", &b));
     let mut c: ComprehensiveForensics = from_bytes("C", &to_bytes("C", &b)).unwrap();
     assert!(to_bytes("C", &c) == to_bytes("C", &a));
-    c.update(row(1e12), &[]);
+    c.update(row(1e12), None, &[]);
     assert_eq!(c.updates(), a.updates() + 1);
 }
 
@@ -144,6 +147,7 @@ fn disabled_trackers_are_absent() {
             kl: Some(0.1),
             ..row(0.0)
         },
+        None,
         &[(1.0, 2.0)],
     );
     assert!(m.kl_schedule_metrics.is_none() && m.length_bias_threshold.is_none());
