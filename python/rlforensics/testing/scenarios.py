@@ -82,7 +82,7 @@ _SPECS: Mapping[str, tuple[Family, str | None, tuple[str, ...]]] = {
     "advantage_scale_collapse": (
         "ppo",
         "advantage_scale_collapse",
-        ("advantage_scale_anomaly", "advantage_normalization_anomaly"),
+        ("advantage_scale_collapse_anomaly", "advantage_scale_anomaly", "advantage_normalization_anomaly"),
     ),
     # RLDK surfaces length bias as the `length_bias_detected` metric flag, not an anomaly; a
     # detector may report either name.

@@ -62,8 +62,9 @@ pub const SKEWNESS_LIMIT: f64 = 2.0;
 pub const KURTOSIS_LIMIT: f64 = 3.0;
 /// R² a trend fit needs before its slope counts as a trend.
 pub const TREND_MIN_R2: f64 = 0.5;
-/// Recent/early std ratio below which the std has collapsed.
-pub const COLLAPSE_RATIO: f64 = 0.1;
+/// Recent/early std ratio below which the std has collapsed: the advantages lost three
+/// quarters of their early scale (whitened advantages keep a std near 1).
+pub const COLLAPSE_RATIO: f64 = 0.25;
 /// Ratio below which the collapse is critical.
 pub const COLLAPSE_CRITICAL: f64 = 0.01;
 

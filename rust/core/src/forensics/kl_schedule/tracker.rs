@@ -97,6 +97,8 @@ pub struct KlScheduleTracker {
     /// Whether the KL has been inside the band at least once (the controller acquired
     /// its target); before that the band rule waits for a full window.
     acquired: bool,
+    /// Finite KL samples since the KL first reached the band.
+    since_acquired: u64,
     first_coef: Option<f64>,
     coef_ever_changed: bool,
     drift: Option<DriftState>,
@@ -141,6 +143,7 @@ impl KlScheduleTracker {
             controller_window: None,
             coef_pairs: VecDeque::with_capacity(SHORT_WINDOW),
             acquired: false,
+            since_acquired: 0,
             first_coef: None,
             coef_ever_changed: false,
             drift,
@@ -260,6 +263,7 @@ impl KlScheduleTracker {
         self.finite_kl += 1;
         let inside = self.in_band(kl);
         self.acquired |= inside;
+        self.since_acquired += u64::from(self.acquired);
         self.in_band_total += u64::from(inside);
         if let Some(old) = self.kl_window.push(kl) {
             self.in_band_window -= usize::from(self.in_band(old));
@@ -321,7 +325,8 @@ impl KlScheduleTracker {
         m.kl_drift_score = Some(score);
         // Consecutive KL values are autocorrelated, which makes the KS test anti-conservative
         // over long runs; drift also has to matter on the band's scale: the mean moved by
-        // half a band half-width, or the spread changed by a factor of two.
+        // half a band half-width, or the spread grew by as much (a narrower spread than a
+        // reference that includes the warm-up is no problem).
         let practical = match (
             m.kl_reference_mean,
             m.kl_current_mean,
@@ -329,8 +334,7 @@ impl KlScheduleTracker {
             m.kl_current_std,
         ) {
             (Some(rm), Some(cm), Some(rs), Some(cs)) => {
-                (cm - rm).abs() > 0.5 * cfg.kl_scale()
-                    || (rs > 0.0 && !(0.5..=2.0).contains(&(cs / rs)))
+                (cm - rm).abs() > 0.5 * cfg.kl_scale() || cs - rs > 0.5 * cfg.kl_scale()
             }
             _ => false,
         };
@@ -430,6 +434,28 @@ impl KlScheduleTracker {
         };
     }
 
+    /// Fraction in band that the band rule judges (see `rule_findings`).
+    fn band_fraction_for_rule(&self) -> Option<f64> {
+        let n = self.kl_window.len();
+        if !self.acquired {
+            return (n == self.cfg.window_size).then(|| self.in_band_window as f64 / n as f64);
+        }
+        let k = (self.since_acquired as usize).min(n);
+        if k < RULE_MIN_SAMPLES as usize {
+            return None;
+        }
+        if k == n {
+            return Some(self.in_band_window as f64 / n as f64);
+        }
+        let inside = self
+            .kl_window
+            .iter()
+            .skip(n - k)
+            .filter(|&x| self.in_band(x))
+            .count();
+        Some(inside as f64 / k as f64)
+    }
+
     /// Change of KL across the trend window implied by the fitted slope.
     fn trend_change(&self) -> Option<f64> {
         let slope = self.metrics.kl_trend?;
@@ -514,9 +540,9 @@ impl KlScheduleTracker {
             ));
         }
         // A run's KL starts far from its target (near 0 for a fresh policy): the band rule
-        // applies once the KL has reached the band, or after a full window without it.
-        let judged = self.acquired || self.kl_window.len() == self.cfg.window_size;
-        if let Some(t) = m.time_in_target_range.filter(|&t| judged && t < 0.5) {
+        // judges the samples since the KL first reached the band (at least 10 of them), or
+        // a full window when it never did.
+        if let Some(t) = self.band_fraction_for_rule().filter(|&t| t < 0.5) {
             out.push(Finding::new(
                 "target_range_anomaly",
                 if t <= 0.3 {
@@ -527,11 +553,10 @@ impl KlScheduleTracker {
                 t,
                 Some(0.5),
                 format!(
-                    "KL in target range [{:.4}, {:.4}] only {:.1}% of the last {} samples",
+                    "KL in target range [{:.4}, {:.4}] only {:.1}% of the recent samples",
                     self.cfg.band_low(),
                     self.cfg.band_high(),
-                    100.0 * t,
-                    self.kl_window.len()
+                    100.0 * t
                 ),
             ));
         }
