@@ -86,7 +86,12 @@ pub struct LengthBias {
     /// Valid records since the last analysis.
     since_refresh: usize,
     metrics: LengthBiasMetrics,
+    /// The analysis of the last `RECENT` records, when the window holds more.
+    recent: Option<LengthBiasMetrics>,
 }
+
+/// Records of the short horizon that the anomaly also looks at.
+const RECENT: usize = 128;
 
 /// Below this many records in the window every update re-analyses (it is cheap there);
 /// above, the per-update analysis runs every `window / 64` new records, which bounds the
@@ -118,6 +123,7 @@ impl LengthBias {
             dirty: false,
             since_refresh: 0,
             metrics: LengthBiasMetrics::default(),
+            recent: None,
         })
     }
 
@@ -152,6 +158,7 @@ impl LengthBias {
     }
 
     fn refresh(&mut self) {
+        self.recent = self.analyse_recent();
         self.metrics = self.analyse();
         self.dirty = false;
         self.since_refresh = 0;
@@ -189,18 +196,37 @@ impl LengthBias {
     }
 
     /// Strong enough evidence for an anomaly: detected, significant, enough records.
+    /// Over the whole window or, so that a bias that starts late is seen quickly, over
+    /// the last `RECENT` records.
     pub fn anomalous(&self) -> bool {
-        let m = &self.metrics;
-        self.detected()
-            && m.valid_sample_count >= MIN_ANOMALY_SAMPLES
-            && m.pearson_pvalue
-                .or(m.spearman_pvalue)
-                .is_some_and(|p| p < 0.01)
+        let evidence = |m: &LengthBiasMetrics| {
+            m.valid_sample_count >= MIN_ANOMALY_SAMPLES
+                && m.bias_severity.is_some_and(|s| s >= self.threshold)
+                && m.pearson_pvalue
+                    .or(m.spearman_pvalue)
+                    .is_some_and(|p| p < 0.01)
+        };
+        evidence(&self.metrics) || self.recent.as_ref().is_some_and(evidence)
     }
 
     fn analyse(&self) -> LengthBiasMetrics {
         let r: Vec<f64> = self.rewards.iter().collect();
         let l: Vec<f64> = self.lengths.iter().collect();
+        self.analyse_slices(&r, &l)
+    }
+
+    /// The analysis of the last `RECENT` records only, for the anomaly's fast path.
+    fn analyse_recent(&self) -> Option<LengthBiasMetrics> {
+        let n = self.rewards.len();
+        if n <= RECENT {
+            return None;
+        }
+        let r: Vec<f64> = self.rewards.iter().skip(n - RECENT).collect();
+        let l: Vec<f64> = self.lengths.iter().skip(n - RECENT).collect();
+        Some(self.analyse_slices(&r, &l))
+    }
+
+    fn analyse_slices(&self, r: &[f64], l: &[f64]) -> LengthBiasMetrics {
         let n = r.len();
         let mut m = LengthBiasMetrics {
             valid_sample_count: n,
@@ -220,14 +246,14 @@ impl LengthBias {
         let var_r = r.iter().map(|x| (x - mean_r) * (x - mean_r)).sum::<f64>() / nf;
         let var_l = l.iter().map(|x| (x - mean_l) * (x - mean_l)).sum::<f64>() / nf;
         if n >= 2 && var_r > 0.0 && var_l > 0.0 {
-            let p = pearson(&l, &r);
+            let p = pearson(l, r);
             m.pearson_correlation = p;
             m.pearson_pvalue = p.and_then(|p| correlation_p_value(p, n));
-            let s = pearson(&ranks(&l), &ranks(&r));
+            let s = pearson(&ranks(l), &ranks(r));
             m.spearman_correlation = s;
             m.spearman_pvalue = s.and_then(|s| correlation_p_value(s, n));
         }
-        m.quartile_metrics = quartiles(&l, &r);
+        m.quartile_metrics = quartiles(l, r);
         if var_r > 0.0 {
             let between: f64 = m
                 .quartile_metrics
@@ -243,8 +269,8 @@ impl LengthBias {
         m.odin_reward_per_token = (sum_l > 0.0).then(|| sum_r / sum_l);
         m.odin_efficiency = (mean_l > 0.0).then(|| mean_r / mean_l);
         let baseline = r.iter().map(|x| x.abs()).sum::<f64>() / nf + 1e-8;
-        m.odin_optimization_flag = odin_flag(&l, &r, baseline);
-        m.optimization_patterns = patterns(&m, &l, &r, baseline);
+        m.odin_optimization_flag = odin_flag(l, r, baseline);
+        m.optimization_patterns = patterns(&m, l, r, baseline);
         let corr = m
             .pearson_correlation
             .unwrap_or(0.0)

@@ -543,9 +543,12 @@ impl KlScheduleTracker {
         // judges the samples since the KL first reached the band (at least 10 of them), or
         // a full window when it never did.
         if let Some(t) = self.band_fraction_for_rule().filter(|&t| t < 0.5) {
+            // A KL that never reached the band says the target may not fit this run (a
+            // GRPO run's per-token KL is far below PPO's 0.1) as much as that the run is
+            // broken: that is a warning; losing a band once held can be critical.
             out.push(Finding::new(
                 "target_range_anomaly",
-                if t <= 0.3 {
+                if t <= 0.3 && self.acquired {
                     Severity::Critical
                 } else {
                     Severity::Warning
@@ -648,7 +651,9 @@ impl KlScheduleTracker {
         if m.kl_drift_detected {
             let mut f = Finding::new(
                 "kl_drift_detected",
-                if score > 0.6 {
+                // Drift is a change, not by itself a failure: critical only when strong and
+                // the KL has also left its band.
+                if score > 0.6 && m.kl_current_mean.is_some_and(|c| !self.in_band(c)) {
                     Severity::Critical
                 } else {
                     Severity::Warning
