@@ -94,7 +94,7 @@ pub struct LengthBias {
 const RECENT: usize = 128;
 
 /// Below this many records in the window every update re-analyses (it is cheap there);
-/// above, the per-update analysis runs every `window / 64` new records, which bounds the
+/// above, the per-update analysis runs every `window / 16` new records, which bounds the
 /// amortised cost per record, and queries always re-analyse.
 const ALWAYS_REFRESH_BELOW: usize = 256;
 
@@ -176,7 +176,7 @@ impl LengthBias {
     /// Re-analyses when enough new records arrived (see [`ALWAYS_REFRESH_BELOW`]); the
     /// per-update path of the trackers, whose cost stays bounded per record.
     pub fn maybe_refresh(&mut self) {
-        let every = (self.rewards.capacity() / 64).max(1);
+        let every = (self.rewards.capacity() / 16).max(1);
         if self.dirty && (self.rewards.len() < ALWAYS_REFRESH_BELOW || self.since_refresh >= every)
         {
             self.refresh();

@@ -120,6 +120,11 @@ impl KlScheduleConfig {
         }
     }
 
+    /// Values between two drift tests: a twentieth of the drift window, at least 1.
+    pub fn drift_stride(&self) -> usize {
+        (self.drift_window_size / 20).max(1)
+    }
+
     /// Current-window values the drift test needs (RLDK: max(10, window // 5)).
     pub fn drift_min_window(&self) -> usize {
         (self.drift_window_size / 5)

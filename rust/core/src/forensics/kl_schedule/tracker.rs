@@ -65,6 +65,8 @@ struct DriftState {
     current: RollingMoments,
     scores: Ring,
     details: Option<DriftDetails>,
+    /// Values since the last drift test.
+    since_test: usize,
 }
 
 /// Facts of the windowed controller analysis that the rules read.
@@ -123,6 +125,7 @@ impl KlScheduleTracker {
                 current: RollingMoments::new(cfg.drift_window_size, Some(1))?,
                 scores: Ring::new(DRIFT_TREND_SCORES),
                 details: None,
+                since_test: 0,
             })
         } else {
             None
@@ -311,9 +314,17 @@ impl KlScheduleTracker {
         m.kl_distribution_std = m.kl_reference_std;
         m.kl_current_mean = d.current.mean();
         m.kl_current_std = d.current.std(1);
+        // The tests cost O(reference + window) each; the window moves by one value per
+        // step, so they run every `drift_stride` values (a twentieth of the window), which
+        // bounds the per-step cost and delays a verdict by at most that many steps.
+        d.since_test += 1;
+        if d.since_test < cfg.drift_stride() {
+            return;
+        }
         let (Some(ks), Ok(Some(hkl))) = (d.detector.ks(), d.detector.histogram_kl(None)) else {
             return;
         };
+        d.since_test = 0;
         let divergence = hkl.corrected.max(0.0);
         let score = if divergence > 0.0 {
             (1.0 - (-divergence / cfg.drift_threshold).exp()).clamp(0.0, 1.0)
