@@ -88,7 +88,12 @@ pub struct LengthBias {
     metrics: LengthBiasMetrics,
     /// The analysis of the last `RECENT` records, when the window holds more.
     recent: Option<LengthBiasMetrics>,
+    /// Valid records since `recent` was computed.
+    since_recent: usize,
 }
+
+/// Valid records between two analyses of the short horizon.
+const RECENT_EVERY: usize = 16;
 
 /// Records of the short horizon that the anomaly also looks at.
 const RECENT: usize = 128;
@@ -124,6 +129,7 @@ impl LengthBias {
             since_refresh: 0,
             metrics: LengthBiasMetrics::default(),
             recent: None,
+            since_recent: 0,
         })
     }
 
@@ -152,6 +158,7 @@ impl LengthBias {
             self.whole.update(length, reward);
             self.dirty = true;
             self.since_refresh += 1;
+            self.since_recent += 1;
         } else {
             self.invalid += 1;
         }
@@ -159,6 +166,7 @@ impl LengthBias {
 
     fn refresh(&mut self) {
         self.recent = self.analyse_recent();
+        self.since_recent = 0;
         self.metrics = self.analyse();
         self.dirty = false;
         self.since_refresh = 0;
@@ -180,6 +188,10 @@ impl LengthBias {
         if self.dirty && (self.rewards.len() < ALWAYS_REFRESH_BELOW || self.since_refresh >= every)
         {
             self.refresh();
+        } else if self.since_recent >= RECENT_EVERY {
+            // The short horizon is cheap: keep it fresh so that a late bias shows quickly.
+            self.recent = self.analyse_recent();
+            self.since_recent = 0;
         }
         self.metrics.response_count = self.response_count;
     }
