@@ -1,7 +1,7 @@
 //! The advantage tracker: RLDK's `AdvantageStatisticsTracker`, computed incrementally on
 //! the estimators of the numeric core.
 //!
-//! What differs from RLDK, and why (each listed in docs/compatibility-advantage.md):
+//! What differs from RLDK, and why (each listed in docs/compatibility.md):
 //! - Inputs are never defaulted. A missing mean or std (`None`) leaves the analyses of that
 //!   series untouched; min, max and median are echoed as given (RLDK turned a real 0.0
 //!   median into the mean). A non-finite mean or std is counted, kept out of every
