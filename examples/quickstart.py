@@ -1,9 +1,11 @@
-"""A worked example of the numeric core on the two bundled TRL runs.
+"""A worked example on the two bundled TRL runs: the numeric core, then the RLDK-compatible
+forensics.
 
 Run:  python examples/quickstart.py [path/to/log_history.jsonl ...]
 
 Until the log scanner lands, the example reads the JSONL itself (one JSON object per logged
-step) and hands columns to ``rlforensics.stats``.
+step), maps TRL's keys to ``ComprehensivePPOForensics.update``'s arguments by hand, and hands
+columns to ``rlforensics.stats`` and ``rlforensics.ComprehensivePPOForensics``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ RUNS = {
     # file: (KL key, KL target, tolerance, note on the KL scale)
     "trl-ppo-v2-basic.jsonl": ("objective/kl", 3.0, 1.0, "per-sequence summed KL"),
     "trl-grpo-healthy.jsonl": ("kl", 0.1, 0.05, "per-token mean KL"),
+}
+
+# ComprehensivePPOForensics argument -> TRL key, per run (the alias layer will do this).
+FORENSICS_KEYS = {
+    "trl-ppo-v2-basic.jsonl": {
+        "kl": "objective/kl", "entropy": "objective/entropy", "reward_mean": "objective/scores",
+    },
+    "trl-grpo-healthy.jsonl": {
+        "kl": "kl", "entropy": "entropy", "reward_mean": "reward", "reward_std": "reward_std",
+        "total_grad_norm": "grad_norm",
+    },
 }
 
 
@@ -90,14 +103,34 @@ def analyse(path: Path, kl_key: str, target: float, tol: float, note: str) -> No
     )
 
 
+def forensics(path: Path, target: float, tol: float) -> None:
+    """The RLDK-compatible forensics over the run's columns (batch path), then its verdict."""
+    import rlforensics
+
+    keys = FORENSICS_KEYS.get(path.name, {"kl": "kl"})
+    c = load_columns(path, list(keys.values()))
+    f = rlforensics.ComprehensivePPOForensics(kl_target=target, kl_target_tolerance=tol)
+    # A column that is all NaN was never logged: leave it out rather than report NaNs.
+    cols = {arg: c[key] for arg, key in keys.items() if not np.isnan(c[key]).all()}
+    f.update_many(c["step"], **cols)
+    h = f.get_health_summary()
+    print(
+        f"  forensics: status {h['status']}, overall health {fmt(h['overall_health_score'])}, "
+        f"{h['total_anomalies']} anomaly events ({h['critical_anomalies']} critical)"
+    )
+    for e in f.get_anomalies()[:5]:
+        print(f"    [{e['severity']}] {e['type']} steps {e['first_step']}-{e['last_step']}: {e['message']}")
+
+
 def main(argv: list[str]) -> int:
     import rlforensics
 
-    print(f"rlforensics {rlforensics.__version__}: numeric core on sample TRL runs")
+    print(f"rlforensics {rlforensics.__version__}: numeric core and forensics on sample TRL runs")
     paths = [Path(a) for a in argv] or [HERE / "data" / name for name in RUNS]
     for path in paths:
         kl_key, target, tol, note = RUNS.get(path.name, ("kl", 0.1, 0.05, "KL"))
         analyse(path, kl_key, target, tol, note)
+        forensics(path, target, tol)
     return 0
 
 

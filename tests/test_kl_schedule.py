@@ -96,8 +96,17 @@ def test_kl_jump_raises_range_or_trend_anomaly():
     tr = [a for a in t.get_anomalies() if a["type"] == "target_range_anomaly"]
     assert len(tr) == 1, "a sustained condition is one event, not one per step"
     assert tr[0]["active"] and tr[0]["first_step"] >= 10 and tr[0]["last_step"] == 49
-    assert tr[0]["severity"] == "critical" and tr[0]["step"] == tr[0]["first_step"]
+    # A fixed coefficient does not steer the KL: out of band is a warning, not a failure.
+    assert tr[0]["severity"] == "warning" and tr[0]["step"] == tr[0]["first_step"]
     assert t.get_anomalies(active_only=True)[-1]["type"] == "target_range_anomaly"
+
+
+def test_adaptive_controller_losing_its_band_is_critical():
+    t = KLScheduleTracker()
+    for i in range(50):
+        t.update(i, 0.1 if i < 10 else 0.5, 1.0 + 0.01 * i)
+    tr = [a for a in t.get_anomalies() if a["type"] == "target_range_anomaly"]
+    assert len(tr) == 1 and tr[0]["severity"] == "critical"
 
 
 def test_alternating_kl_with_fixed_coefficient_is_oscillation_not_a_dead_controller():

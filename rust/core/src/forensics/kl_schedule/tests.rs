@@ -113,26 +113,35 @@ fn missing_kl_changes_nothing_but_the_echo() {
 
 #[test]
 fn kl_jump_raises_target_range_and_trend_events_once() {
-    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
-    for i in 0..60 {
-        let kl = if i < 10 {
-            0.1
-        } else {
-            0.1 + 0.02 * f64::from(i - 10)
-        };
-        t.update(f64::from(i), Some(kl), Some(1.0));
+    // With an adaptive coefficient losing the band is critical; with a fixed one nothing
+    // steers the KL, so the same run is a warning.
+    for (adaptive, severity) in [(true, Severity::Critical), (false, Severity::Warning)] {
+        let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+        for i in 0..60 {
+            let kl = if i < 10 {
+                0.1
+            } else {
+                0.1 + 0.02 * f64::from(i - 10)
+            };
+            let coef = if adaptive {
+                1.0 + 0.01 * f64::from(i)
+            } else {
+                1.0
+            };
+            t.update(f64::from(i), Some(kl), Some(coef));
+        }
+        let k = kinds(&t);
+        assert!(k.contains(&"target_range_anomaly".to_string()), "{k:?}");
+        assert!(k.contains(&"kl_trend_anomaly".to_string()), "{k:?}");
+        let tr: Vec<_> = t
+            .events()
+            .events()
+            .filter(|e| e.kind == "target_range_anomaly")
+            .collect();
+        assert_eq!(tr.len(), 1, "a sustained condition is one event");
+        assert!(tr[0].active && tr[0].occurrences > 10);
+        assert_eq!(tr[0].severity, severity);
     }
-    let k = kinds(&t);
-    assert!(k.contains(&"target_range_anomaly".to_string()), "{k:?}");
-    assert!(k.contains(&"kl_trend_anomaly".to_string()), "{k:?}");
-    let tr: Vec<_> = t
-        .events()
-        .events()
-        .filter(|e| e.kind == "target_range_anomaly")
-        .collect();
-    assert_eq!(tr.len(), 1, "a sustained condition is one event");
-    assert!(tr[0].active && tr[0].occurrences > 10);
-    assert_eq!(tr[0].severity, Severity::Critical);
 }
 
 #[test]

@@ -556,10 +556,11 @@ impl KlScheduleTracker {
         if let Some(t) = self.band_fraction_for_rule().filter(|&t| t < 0.5) {
             // A KL that never reached the band says the target may not fit this run (a
             // GRPO run's per-token KL is far below PPO's 0.1) as much as that the run is
-            // broken: that is a warning; losing a band once held can be critical.
+            // broken, and without an adaptive coefficient nothing steers the KL to the band:
+            // those are warnings. An adaptive controller losing a band it held is critical.
             out.push(Finding::new(
                 "target_range_anomaly",
-                if t <= 0.3 && self.acquired {
+                if t <= 0.3 && self.acquired && self.coef_ever_changed {
                     Severity::Critical
                 } else {
                     Severity::Warning
