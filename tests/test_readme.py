@@ -18,3 +18,15 @@ def test_readme_python_block_runs() -> None:
     stats = namespace["stats"]
     kl = namespace["kl"]
     assert stats.controller_metrics(kl, namespace["coef"], 0.1, 0.02)["controller"] == "fixed"  # type: ignore[attr-defined]
+
+
+def test_readme_forensics_example_shows_what_it_says() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    namespace: dict[str, object] = {}
+    exec(compile(blocks[0], str(README), "exec"), namespace)  # noqa: S102 - our own README
+    forensics = namespace["forensics"]
+    events = forensics.get_anomalies()  # type: ignore[attr-defined]
+    assert forensics.get_health_summary()["status"] == "critical"  # type: ignore[attr-defined]
+    assert ("non_finite_total_grad_norm", 150) in [(e["type"], e["first_step"]) for e in events]
+    kl_events = [e for e in events if e["tracker"] == "kl_schedule"]
+    assert kl_events and all(e["first_step"] >= 120 for e in kl_events)
