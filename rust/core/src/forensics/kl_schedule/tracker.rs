@@ -507,7 +507,7 @@ impl KlScheduleTracker {
         };
     }
 
-    /// The conditions that hold now (see docs/rules.md for each).
+    /// The conditions that hold now (thresholds and reasons: docs/compatibility.md).
     fn rule_findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         if self.finite_kl < RULE_MIN_SAMPLES {
