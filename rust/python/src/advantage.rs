@@ -2,7 +2,6 @@
 //! core's advantage tracker.
 
 use numpy::PyArray1;
-use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rlforensics_core::forensics::advantage::{
@@ -14,6 +13,7 @@ use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
 use crate::events::{event_list, step_value};
+use crate::history::history_view;
 use crate::pickling::impl_pickle;
 
 /// Sample batches at least this long are fed with the GIL released; shorter ones cost less
@@ -499,54 +499,13 @@ impl_pickle!(PyAdvTracker, "AdvantageStatisticsTracker", |s| {
     )
 });
 
-/// Read-only sequence view of a tracker's retained snapshots.
-#[pyclass(
-    module = "rlforensics._core",
-    name = "AdvantageMetricsHistory",
-    sequence
-)]
-pub struct AdvHistory {
-    tracker: Py<PyAdvTracker>,
-}
-
-#[pymethods]
-impl AdvHistory {
-    fn __len__(&self, py: Python<'_>) -> usize {
-        self.tracker.borrow(py).inner.history().len()
-    }
-
-    fn __getitem__<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
-        let t = self.tracker.borrow(py);
-        let h = t.inner.history();
-        let item = |i: usize| PyAdvMetrics {
-            inner: h[i].clone(),
-        };
-        if let Ok(s) = index.cast::<pyo3::types::PySlice>() {
-            let idx = s.indices(h.len() as isize)?;
-            let mut out = Vec::with_capacity(idx.slicelength);
-            let mut i = idx.start;
-            for _ in 0..idx.slicelength {
-                out.push(item(i as usize));
-                i += idx.step;
-            }
-            return Ok(PyList::new(py, out)?.into_any().unbind());
-        }
-        let i: isize = index.extract()?;
-        let n = h.len() as isize;
-        let j = if i < 0 { i + n } else { i };
-        if !(0..n).contains(&j) {
-            return Err(PyIndexError::new_err("metrics_history index out of range"));
-        }
-        Ok(Bound::new(py, item(j as usize))?.into_any().unbind())
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "<AdvantageMetricsHistory of {} snapshots>",
-            self.__len__(py)
-        )
-    }
-}
+history_view!(
+    AdvHistory,
+    "AdvantageMetricsHistory",
+    PyAdvTracker,
+    PyAdvMetrics,
+    inner
+);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAdvMetrics>()?;

@@ -12,5 +12,17 @@ pub mod kl_schedule;
 pub mod length_bias;
 pub mod ppo_scan;
 pub mod small;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use event::{AnomalyEvent, EventLog, Finding, Severity};
+
+use std::collections::VecDeque;
+
+/// Appends a snapshot to a history that keeps at most `cap` (the oldest goes first).
+pub(crate) fn push_capped<T>(history: &mut VecDeque<T>, item: T, cap: usize) {
+    if history.len() == cap {
+        history.pop_front();
+    }
+    history.push_back(item);
+}

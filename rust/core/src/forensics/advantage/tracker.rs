@@ -27,6 +27,7 @@ use super::config::AdvantageConfig;
 use super::metrics::{AdvantageMetrics, PERCENTILES};
 use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
+use crate::forensics::small::weighted_score;
 use crate::state::{invalid, Validate};
 use crate::stats::{Ring, RollingMoments, RollingQuantile};
 use crate::trend::RollingTrend;
@@ -242,10 +243,11 @@ impl AdvantageTracker {
             findings.extend(self.rule_findings());
             self.events.observe(step, findings);
         }
-        if self.history.len() == self.cfg.history_size {
-            self.history.pop_front();
-        }
-        self.history.push_back(self.metrics.clone());
+        crate::forensics::push_capped(
+            &mut self.history,
+            self.metrics.clone(),
+            self.cfg.history_size,
+        );
         &self.metrics
     }
 
@@ -317,7 +319,7 @@ impl AdvantageTracker {
         m.advantage_bias_risk = self.means_risk.mean().map(|b| (b.abs() / bt).min(1.0));
         m.advantage_scale_stability = cv(&self.stds_short).map(|c| (1.0 - c).max(0.0));
         m.advantage_scale_risk = cv(&self.stds_risk).map(|c| (c / st).min(1.0));
-        m.advantage_normalization_health = weighted_mean(&[
+        m.advantage_normalization_health = weighted_score(&[
             (0.5, m.advantage_bias.map(|b| (1.0 - b / bt).max(0.0))),
             (0.5, m.advantage_scale_stability),
         ]);
@@ -344,7 +346,7 @@ impl AdvantageTracker {
                     _ => 0.0,
                 }
             });
-        m.advantage_health_score = weighted_mean(&[
+        m.advantage_health_score = weighted_score(&[
             (0.4, m.advantage_normalization_health),
             (0.3, m.advantage_bias_risk.map(|r| 1.0 - r)),
             (0.2, m.advantage_scale_risk.map(|r| 1.0 - r)),
@@ -352,7 +354,7 @@ impl AdvantageTracker {
         ]);
         let change = self.trend_change().map(|c| c.0);
         let m = &mut self.metrics;
-        m.advantage_quality_score = weighted_mean(&[
+        m.advantage_quality_score = weighted_score(&[
             (0.3, m.advantage_scale_stability),
             (0.3, change.map(|c| (1.0 - c / (2.0 * bt)).max(0.0))),
             (
@@ -563,18 +565,6 @@ fn median(xs: impl Iterator<Item = f64>) -> Option<f64> {
     } else {
         0.5 * (v[n / 2 - 1] + v[n / 2])
     })
-}
-
-/// Weighted mean of the parts that have a value; `None` when none has.
-fn weighted_mean(parts: &[(f64, Option<f64>)]) -> Option<f64> {
-    let (mut w, mut s) = (0.0, 0.0);
-    for &(weight, v) in parts {
-        if let Some(v) = v {
-            w += weight;
-            s += weight * v;
-        }
-    }
-    (w > 0.0).then(|| (s / w).clamp(0.0, 1.0))
 }
 
 impl Validate for AdvantageTracker {

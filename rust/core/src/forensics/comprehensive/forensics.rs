@@ -326,10 +326,11 @@ impl Layer {
             &mut m,
         );
         self.metrics = m;
-        if self.history.len() == self.cfg.history_size {
-            self.history.pop_front();
-        }
-        self.history.push_back(self.metrics.clone());
+        crate::forensics::push_capped(
+            &mut self.history,
+            self.metrics.clone(),
+            self.cfg.history_size,
+        );
         &self.metrics
     }
 

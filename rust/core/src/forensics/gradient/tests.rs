@@ -4,21 +4,7 @@ use super::*;
 use crate::forensics::Severity;
 use crate::state::{from_bytes, to_bytes};
 
-/// Deterministic log-normal-ish noise (xorshift64*), so tests need no crate.
-struct Noise(u64);
-
-impl Noise {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
+use crate::forensics::testing::Noise;
 
 fn kinds(a: &GradientAnalyzer) -> Vec<String> {
     a.events().events().map(|e| e.kind.clone()).collect()

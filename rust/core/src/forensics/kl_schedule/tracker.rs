@@ -251,10 +251,11 @@ impl KlScheduleTracker {
             findings.extend(self.rule_findings());
             self.events.observe(step, findings);
         }
-        if self.history.len() == self.cfg.history_size {
-            self.history.pop_front();
-        }
-        self.history.push_back(self.metrics.clone());
+        crate::forensics::push_capped(
+            &mut self.history,
+            self.metrics.clone(),
+            self.cfg.history_size,
+        );
         &self.metrics
     }
 
