@@ -4,7 +4,7 @@ use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use super::sliding::SlidingSums;
-use super::{kurtosis_from, skewness_from, Ring};
+use super::{kurtosis_from, skewness_from, KurtCoef, Ring, SkewCoef};
 use crate::error::{resolve_min_periods, Result};
 
 /// Which rolling statistic a batch kernel writes.
@@ -150,14 +150,24 @@ pub fn rolling_moments_batch(
         MomentKind::Std { ddof } => run::<2>(xs, window, min_periods, out, |s, n_obs| {
             var_of(s, n_obs, ddof).sqrt()
         }),
-        MomentKind::Skew { bias } => run::<3>(xs, window, min_periods, out, |s, n_obs| {
-            let c = s.central(n_obs);
-            skewness_from(c.n, c.m2, c.m3, bias).unwrap_or(f64::NAN)
-        }),
-        MomentKind::Kurt { bias } => run::<4>(xs, window, min_periods, out, |s, n_obs| {
-            let c = s.central(n_obs);
-            kurtosis_from(c.n, c.m2, c.m4, bias).unwrap_or(f64::NAN)
-        }),
+        MomentKind::Skew { bias } => {
+            let mut coef = CountCache::new(SkewCoef::new);
+            run::<3>(xs, window, min_periods, out, |s, n_obs| {
+                let c = s.central(n_obs);
+                coef.get(s.valid())
+                    .skewness(c.m2, c.m3, bias)
+                    .unwrap_or(f64::NAN)
+            })
+        }
+        MomentKind::Kurt { bias } => {
+            let mut coef = CountCache::new(KurtCoef::new);
+            run::<4>(xs, window, min_periods, out, |s, n_obs| {
+                let c = s.central(n_obs);
+                coef.get(s.valid())
+                    .kurtosis(c.m2, c.m4, bias)
+                    .unwrap_or(f64::NAN)
+            })
+        }
     }
     Ok(())
 }
@@ -171,6 +181,34 @@ fn var_of(s: &SlidingSums, n_obs: usize, ddof: u32) -> f64 {
     s.m2(n_obs) * s.inv_dof(ddof)
 }
 
+/// Count-dependent factors of an estimator, rebuilt only when the count of finite values
+/// changes. The factors are a pure function of the count, so the cached ones are the bits the
+/// streaming object computes on the spot.
+struct CountCache<T, F: Fn(f64) -> T> {
+    count: usize,
+    value: T,
+    make: F,
+}
+
+impl<T: Copy, F: Fn(f64) -> T> CountCache<T, F> {
+    fn new(make: F) -> Self {
+        CountCache {
+            count: 0,
+            value: make(0.0),
+            make,
+        }
+    }
+
+    #[inline(always)]
+    fn get(&mut self, count: usize) -> T {
+        if count != self.count {
+            self.count = count;
+            self.value = (self.make)(count as f64);
+        }
+        self.value
+    }
+}
+
 /// The shared batch loop: fill, then slide reading the leaving value straight from `xs`.
 #[inline(always)]
 fn run<const P: usize>(
@@ -178,7 +216,7 @@ fn run<const P: usize>(
     window: usize,
     min_periods: usize,
     out: &mut [f64],
-    stat: impl Fn(&SlidingSums, usize) -> f64,
+    mut stat: impl FnMut(&SlidingSums, usize) -> f64,
 ) {
     let mut s = SlidingSums::new(window);
     let fill = window.min(xs.len());

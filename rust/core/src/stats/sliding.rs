@@ -33,6 +33,31 @@ pub(crate) fn track_run(run: &mut usize, last: &mut f64, x: f64) {
     }
 }
 
+/// Power sums of the finite values of `window` (oldest first) anchored at its newest finite
+/// value: (anchor, sums, count). Zero sums and count (and a NaN anchor) when none is finite.
+#[cold]
+#[inline(never)]
+fn exact_sums<const P: usize, I>(window: I) -> (f64, [f64; 4], usize)
+where
+    I: Iterator<Item = f64> + Clone,
+{
+    let mut sums = [0.0; 4];
+    let Some(anchor) = window.clone().filter(|x| x.is_finite()).last() else {
+        return (f64::NAN, sums, 0);
+    };
+    let mut valid = 0;
+    for x in window.filter(|x| x.is_finite()) {
+        valid += 1;
+        let d = x - anchor;
+        let mut p = d;
+        for k in 0..P {
+            sums[k] += p;
+            p *= d;
+        }
+    }
+    (anchor, sums, valid)
+}
+
 /// Anchored power sums of the finite values in a window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SlidingSums {
@@ -181,30 +206,21 @@ impl SlidingSums {
     }
 
     /// Recomputes the sums exactly from the window (oldest first), anchored at its newest
-    /// finite value.
-    #[cold]
+    /// finite value. The pass itself is out of line and returns the new state by value, so
+    /// `self` never escapes to a call: the batch loops keep the sums in registers instead of
+    /// storing and reloading them on every step (measured: the loop-carried additions then
+    /// went through memory).
+    #[inline(always)]
     pub(crate) fn recompute<const P: usize, I>(&mut self, window: I)
     where
         I: Iterator<Item = f64> + Clone,
     {
+        let (anchor, sums, valid) = exact_sums::<P, I>(window);
         self.since = 0;
-        let Some(anchor) = window.clone().filter(|x| x.is_finite()).last() else {
-            self.valid = 0;
-            self.set_inverses();
-            self.sums = [0.0; 4];
-            return;
-        };
-        self.anchor = anchor;
-        self.sums = [0.0; 4];
-        self.valid = 0;
-        for x in window.filter(|x| x.is_finite()) {
-            self.valid += 1;
-            let d = x - anchor;
-            let mut p = d;
-            for k in 0..P {
-                self.sums[k] += p;
-                p *= d;
-            }
+        self.sums = sums;
+        self.valid = valid;
+        if valid > 0 {
+            self.anchor = anchor;
         }
         self.set_inverses();
     }
