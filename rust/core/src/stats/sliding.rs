@@ -58,6 +58,39 @@ where
     (anchor, sums, valid)
 }
 
+/// [`track_run`] for a value known to be finite.
+#[inline(always)]
+pub(crate) fn track_finite_run(run: &mut usize, last: &mut f64, x: f64) {
+    if x != *last {
+        *run = 1;
+        *last = x;
+    } else {
+        *run += 1;
+    }
+}
+
+/// Exactly +0 for a finite `x` and NaN for ±inf and NaN; a NaN survives any sum, so a sum
+/// of these is 0 exactly when every term came from a finite value.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+pub(crate) fn zero_if_finite(x: f64) -> f64 {
+    x - x
+}
+
+/// True when both values are finite, in three arithmetic instructions and one branch rather
+/// than a bit test per value: `x − x` is exactly +0 for a finite `x` and NaN for ±inf and
+/// NaN, and a NaN survives the addition.
+#[inline(always)]
+pub(crate) fn both_finite(a: f64, b: f64) -> bool {
+    zero_if_finite(a) + zero_if_finite(b) == 0.0
+}
+
+/// True when all four values are finite (see [`both_finite`]).
+#[inline(always)]
+pub(crate) fn all_four_finite(a: f64, b: f64, c: f64, d: f64) -> bool {
+    (zero_if_finite(a) + zero_if_finite(b)) + (zero_if_finite(c) + zero_if_finite(d)) == 0.0
+}
+
 /// Anchored power sums of the finite values in a window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SlidingSums {
@@ -170,10 +203,10 @@ impl SlidingSums {
     /// [`SlidingSums::recompute`] with the window as it is now.
     #[inline(always)]
     pub(crate) fn slide<const P: usize>(&mut self, x_in: f64, x_out: f64) -> bool {
-        self.track_run(x_in);
-        if x_in.is_finite() & x_out.is_finite() {
+        if both_finite(x_in, x_out) {
             // The common case: one fused update per sum keeps the loop-carried dependency
             // to a single addition, and the count (and 1/count) does not change.
+            track_finite_run(&mut self.run, &mut self.last, x_in);
             let di = x_in - self.anchor;
             let dout = x_out - self.anchor;
             let (mut pi, mut po) = (di, dout);
@@ -183,6 +216,7 @@ impl SlidingSums {
                 po *= dout;
             }
         } else {
+            self.track_run(x_in);
             if x_out.is_finite() {
                 self.remove::<P>(x_out);
             }
