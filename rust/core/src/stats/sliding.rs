@@ -207,14 +207,7 @@ impl SlidingSums {
             // The common case: one fused update per sum keeps the loop-carried dependency
             // to a single addition, and the count (and 1/count) does not change.
             track_finite_run(&mut self.run, &mut self.last, x_in);
-            let di = x_in - self.anchor;
-            let dout = x_out - self.anchor;
-            let (mut pi, mut po) = (di, dout);
-            for k in 0..P {
-                self.sums[k] += pi - po;
-                pi *= di;
-                po *= dout;
-            }
+            self.replace_finite::<P>(x_in, x_out);
         } else {
             self.track_run(x_in);
             if x_out.is_finite() {
@@ -224,8 +217,41 @@ impl SlidingSums {
                 self.add::<P>(x_in);
             }
         }
+        self.tick()
+    }
+
+    /// The sums' part of a slide whose two values are finite.
+    #[inline(always)]
+    pub(crate) fn replace_finite<const P: usize>(&mut self, x_in: f64, x_out: f64) {
+        let di = x_in - self.anchor;
+        let dout = x_out - self.anchor;
+        let (mut pi, mut po) = (di, dout);
+        for k in 0..P {
+            self.sums[k] += pi - po;
+            pi *= di;
+            po *= dout;
+        }
+    }
+
+    /// Counts a slide; true when the caller must call [`SlidingSums::recompute`].
+    #[inline(always)]
+    pub(crate) fn tick(&mut self) -> bool {
         self.since += 1;
         self.since >= self.period || self.far_from_anchor()
+    }
+
+    /// The newest value tracked for runs (NaN before the first finite one).
+    #[inline(always)]
+    pub(crate) fn last(&self) -> f64 {
+        self.last
+    }
+
+    /// Sets the run state after finite values that each differed from their predecessor,
+    /// the newest being `last`: what [`track_run`] leaves after each of them.
+    #[inline(always)]
+    pub(crate) fn set_fresh_run(&mut self, last: f64) {
+        self.run = 1;
+        self.last = last;
     }
 
     /// True when the window mean has moved so far from the anchor that `S2 − S1²/n` would
