@@ -3,8 +3,8 @@
 use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
-use super::sliding::SlidingSums;
-use super::{kurtosis_from, skewness_from, Ring};
+use super::sliding::{zero_if_finite, SlidingSums};
+use super::{kurtosis_from, skewness_from, KurtCoef, Ring, SkewCoef};
 use crate::error::{resolve_min_periods, Result};
 
 /// Which rolling statistic a batch kernel writes.
@@ -150,14 +150,24 @@ pub fn rolling_moments_batch(
         MomentKind::Std { ddof } => run::<2>(xs, window, min_periods, out, |s, n_obs| {
             var_of(s, n_obs, ddof).sqrt()
         }),
-        MomentKind::Skew { bias } => run::<3>(xs, window, min_periods, out, |s, n_obs| {
-            let c = s.central(n_obs);
-            skewness_from(c.n, c.m2, c.m3, bias).unwrap_or(f64::NAN)
-        }),
-        MomentKind::Kurt { bias } => run::<4>(xs, window, min_periods, out, |s, n_obs| {
-            let c = s.central(n_obs);
-            kurtosis_from(c.n, c.m2, c.m4, bias).unwrap_or(f64::NAN)
-        }),
+        MomentKind::Skew { bias } => {
+            let mut coef = CountCache::new(SkewCoef::new);
+            run::<3>(xs, window, min_periods, out, |s, n_obs| {
+                let c = s.central(n_obs);
+                coef.get(s.valid())
+                    .skewness(c.m2, c.m3, bias)
+                    .unwrap_or(f64::NAN)
+            })
+        }
+        MomentKind::Kurt { bias } => {
+            let mut coef = CountCache::new(KurtCoef::new);
+            run::<4>(xs, window, min_periods, out, |s, n_obs| {
+                let c = s.central(n_obs);
+                coef.get(s.valid())
+                    .kurtosis(c.m2, c.m4, bias)
+                    .unwrap_or(f64::NAN)
+            })
+        }
     }
     Ok(())
 }
@@ -171,6 +181,34 @@ fn var_of(s: &SlidingSums, n_obs: usize, ddof: u32) -> f64 {
     s.m2(n_obs) * s.inv_dof(ddof)
 }
 
+/// Count-dependent factors of an estimator, rebuilt only when the count of finite values
+/// changes. The factors are a pure function of the count, so the cached ones are the bits the
+/// streaming object computes on the spot.
+struct CountCache<T, F: Fn(f64) -> T> {
+    count: usize,
+    value: T,
+    make: F,
+}
+
+impl<T: Copy, F: Fn(f64) -> T> CountCache<T, F> {
+    fn new(make: F) -> Self {
+        CountCache {
+            count: 0,
+            value: make(0.0),
+            make,
+        }
+    }
+
+    #[inline(always)]
+    fn get(&mut self, count: usize) -> T {
+        if count != self.count {
+            self.count = count;
+            self.value = (self.make)(count as f64);
+        }
+        self.value
+    }
+}
+
 /// The shared batch loop: fill, then slide reading the leaving value straight from `xs`.
 #[inline(always)]
 fn run<const P: usize>(
@@ -178,7 +216,7 @@ fn run<const P: usize>(
     window: usize,
     min_periods: usize,
     out: &mut [f64],
-    stat: impl Fn(&SlidingSums, usize) -> f64,
+    mut stat: impl FnMut(&SlidingSums, usize) -> f64,
 ) {
     let mut s = SlidingSums::new(window);
     let fill = window.min(xs.len());
@@ -190,16 +228,83 @@ fn run<const P: usize>(
             f64::NAN
         };
     }
-    for i in fill..xs.len() {
-        if s.slide::<P>(xs[i], xs[i - window]) {
-            s.recompute::<P, _>(xs[i + 1 - window..=i].iter().copied());
-        }
-        out[i] = if s.valid() >= min_periods {
-            stat(&s, window)
-        } else {
-            f64::NAN
-        };
+    if xs.len() <= window {
+        return;
     }
+    // Blocks of slides. A block is clean when its entering and leaving values are all finite
+    // and every entering value differs from the one before it (the first from the last one
+    // tracked). In a clean block `slide` would take its finite branch at every step and leave
+    // the run at 1 (shorter than the window, so no output sees a constant window), so the
+    // loop below runs that branch's sums update with the run set to 1 and the newest value
+    // recorded at the end. Windows of 1 (where a run of 1 is the whole window) and all other
+    // blocks run the general `slide`. The entering values are checked by branch-free passes;
+    // the leaving ones entered earlier, so it is enough to remember the last missing one.
+    const BLOCK: usize = 64;
+    let mut last_bad = (0..window).rev().find(|&i| !xs[i].is_finite());
+    let n = xs.len();
+    let mut lo = 0;
+    while lo + window < n {
+        let len = BLOCK.min(n - window - lo);
+        let (xi, xo) = (&xs[lo + window..lo + window + len], &xs[lo..lo + len]);
+        let block = &mut out[lo + window..lo + window + len];
+        if window > 1 && last_bad.is_none_or(|b| b < lo) && clean_entering(xi, s.last()) {
+            s.set_fresh_run(xi[0]);
+            for (k, (o, (&x, &x_out))) in block.iter_mut().zip(xi.iter().zip(xo)).enumerate() {
+                s.replace_finite::<P>(x, x_out);
+                if s.tick() {
+                    let start = lo + k + 1;
+                    s.recompute::<P, _>(xs[start..start + window].iter().copied());
+                }
+                *o = if s.valid() >= min_periods {
+                    stat(&s, window)
+                } else {
+                    f64::NAN
+                };
+            }
+            s.set_fresh_run(xi[len - 1]);
+        } else {
+            for (k, (o, (&x, &x_out))) in block.iter_mut().zip(xi.iter().zip(xo)).enumerate() {
+                if s.slide::<P>(x, x_out) {
+                    let start = lo + k + 1;
+                    s.recompute::<P, _>(xs[start..start + window].iter().copied());
+                }
+                *o = if s.valid() >= min_periods {
+                    stat(&s, window)
+                } else {
+                    f64::NAN
+                };
+                if !x.is_finite() {
+                    last_bad = Some(lo + window + k);
+                }
+            }
+        }
+        lo += len;
+    }
+}
+
+/// True when the values `xs` are all finite and each differs from its predecessor (the
+/// first from `last`). Branch-free: the finiteness terms (see [`zero_if_finite`]) are summed
+/// in four independent lanes and the comparisons or-reduced.
+#[inline(always)]
+fn clean_entering(xs: &[f64], last: f64) -> bool {
+    let Some(&x0) = xs.first() else {
+        return true;
+    };
+    let mut zero = [0.0; 4];
+    let chunks = xs.chunks_exact(4);
+    for &x in chunks.remainder() {
+        zero[0] += zero_if_finite(x);
+    }
+    for x4 in chunks {
+        for k in 0..4 {
+            zero[k] += zero_if_finite(x4[k]);
+        }
+    }
+    let mut repeat = x0 == last;
+    for (&x, &prev) in xs[1..].iter().zip(xs) {
+        repeat |= x == prev;
+    }
+    ((zero[0] + zero[1]) + (zero[2] + zero[3]) == 0.0) & !repeat
 }
 
 impl Validate for RollingMoments {
@@ -263,6 +368,56 @@ mod tests {
                     "{kind:?} step {i}: {v} vs {}",
                     out[i]
                 );
+            }
+        }
+    }
+
+    /// The batch loop's clean and general blocks against the streaming object, with runs of
+    /// equal values (constant windows), ±inf, signed zeros and a level jump.
+    #[test]
+    fn batch_blocks_equal_streaming_bitwise() {
+        let xs: Vec<f64> = (0..3000)
+            .map(|i| match i {
+                400..=520 => 7.25,
+                900..=905 => -0.0,
+                1500..=1999 => 1e9 + ((i * 31) % 17) as f64 * 1e-3,
+                _ if i % 211 == 0 => f64::NEG_INFINITY,
+                _ if i % 173 == 0 => f64::NAN,
+                _ => ((i * 7919) % 1013) as f64 * 0.01,
+            })
+            .collect();
+        for (window, mp) in [
+            (1, None),
+            (2, None),
+            (3, Some(2)),
+            (50, None),
+            (70, Some(5)),
+        ] {
+            for kind in [
+                MomentKind::Mean,
+                MomentKind::Std { ddof: 1 },
+                MomentKind::Skew { bias: false },
+                MomentKind::Kurt { bias: false },
+            ] {
+                let mut out = vec![0.0; xs.len()];
+                rolling_moments_batch(&xs, window, mp, kind, &mut out).unwrap();
+                let mut r = RollingMoments::new(window, mp).unwrap();
+                for (i, &x) in xs.iter().enumerate() {
+                    r.update(x);
+                    let v = match kind {
+                        MomentKind::Mean => r.mean(),
+                        MomentKind::Std { ddof } => r.std(ddof),
+                        MomentKind::Skew { bias } => r.skewness(bias),
+                        MomentKind::Kurt { bias } => r.kurtosis(bias),
+                        MomentKind::Var { ddof } => r.variance(ddof),
+                    }
+                    .unwrap_or(f64::NAN);
+                    assert!(
+                        v.to_bits() == out[i].to_bits() || (v.is_nan() && out[i].is_nan()),
+                        "{kind:?} window {window} step {i}: {v} vs {}",
+                        out[i]
+                    );
+                }
             }
         }
     }

@@ -33,6 +33,64 @@ pub(crate) fn track_run(run: &mut usize, last: &mut f64, x: f64) {
     }
 }
 
+/// Power sums of the finite values of `window` (oldest first) anchored at its newest finite
+/// value: (anchor, sums, count). Zero sums and count (and a NaN anchor) when none is finite.
+#[cold]
+#[inline(never)]
+fn exact_sums<const P: usize, I>(window: I) -> (f64, [f64; 4], usize)
+where
+    I: Iterator<Item = f64> + Clone,
+{
+    let mut sums = [0.0; 4];
+    let Some(anchor) = window.clone().filter(|x| x.is_finite()).last() else {
+        return (f64::NAN, sums, 0);
+    };
+    let mut valid = 0;
+    for x in window.filter(|x| x.is_finite()) {
+        valid += 1;
+        let d = x - anchor;
+        let mut p = d;
+        for k in 0..P {
+            sums[k] += p;
+            p *= d;
+        }
+    }
+    (anchor, sums, valid)
+}
+
+/// [`track_run`] for a value known to be finite.
+#[inline(always)]
+pub(crate) fn track_finite_run(run: &mut usize, last: &mut f64, x: f64) {
+    if x != *last {
+        *run = 1;
+        *last = x;
+    } else {
+        *run += 1;
+    }
+}
+
+/// Exactly +0 for a finite `x` and NaN for ±inf and NaN; a NaN survives any sum, so a sum
+/// of these is 0 exactly when every term came from a finite value.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+pub(crate) fn zero_if_finite(x: f64) -> f64 {
+    x - x
+}
+
+/// True when both values are finite, in three arithmetic instructions and one branch rather
+/// than a bit test per value: `x − x` is exactly +0 for a finite `x` and NaN for ±inf and
+/// NaN, and a NaN survives the addition.
+#[inline(always)]
+pub(crate) fn both_finite(a: f64, b: f64) -> bool {
+    zero_if_finite(a) + zero_if_finite(b) == 0.0
+}
+
+/// True when all four values are finite (see [`both_finite`]).
+#[inline(always)]
+pub(crate) fn all_four_finite(a: f64, b: f64, c: f64, d: f64) -> bool {
+    (zero_if_finite(a) + zero_if_finite(b)) + (zero_if_finite(c) + zero_if_finite(d)) == 0.0
+}
+
 /// Anchored power sums of the finite values in a window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SlidingSums {
@@ -145,19 +203,13 @@ impl SlidingSums {
     /// [`SlidingSums::recompute`] with the window as it is now.
     #[inline(always)]
     pub(crate) fn slide<const P: usize>(&mut self, x_in: f64, x_out: f64) -> bool {
-        self.track_run(x_in);
-        if x_in.is_finite() & x_out.is_finite() {
+        if both_finite(x_in, x_out) {
             // The common case: one fused update per sum keeps the loop-carried dependency
             // to a single addition, and the count (and 1/count) does not change.
-            let di = x_in - self.anchor;
-            let dout = x_out - self.anchor;
-            let (mut pi, mut po) = (di, dout);
-            for k in 0..P {
-                self.sums[k] += pi - po;
-                pi *= di;
-                po *= dout;
-            }
+            track_finite_run(&mut self.run, &mut self.last, x_in);
+            self.replace_finite::<P>(x_in, x_out);
         } else {
+            self.track_run(x_in);
             if x_out.is_finite() {
                 self.remove::<P>(x_out);
             }
@@ -165,8 +217,41 @@ impl SlidingSums {
                 self.add::<P>(x_in);
             }
         }
+        self.tick()
+    }
+
+    /// The sums' part of a slide whose two values are finite.
+    #[inline(always)]
+    pub(crate) fn replace_finite<const P: usize>(&mut self, x_in: f64, x_out: f64) {
+        let di = x_in - self.anchor;
+        let dout = x_out - self.anchor;
+        let (mut pi, mut po) = (di, dout);
+        for k in 0..P {
+            self.sums[k] += pi - po;
+            pi *= di;
+            po *= dout;
+        }
+    }
+
+    /// Counts a slide; true when the caller must call [`SlidingSums::recompute`].
+    #[inline(always)]
+    pub(crate) fn tick(&mut self) -> bool {
         self.since += 1;
         self.since >= self.period || self.far_from_anchor()
+    }
+
+    /// The newest value tracked for runs (NaN before the first finite one).
+    #[inline(always)]
+    pub(crate) fn last(&self) -> f64 {
+        self.last
+    }
+
+    /// Sets the run state after finite values that each differed from their predecessor,
+    /// the newest being `last`: what [`track_run`] leaves after each of them.
+    #[inline(always)]
+    pub(crate) fn set_fresh_run(&mut self, last: f64) {
+        self.run = 1;
+        self.last = last;
     }
 
     /// True when the window mean has moved so far from the anchor that `S2 − S1²/n` would
@@ -181,30 +266,21 @@ impl SlidingSums {
     }
 
     /// Recomputes the sums exactly from the window (oldest first), anchored at its newest
-    /// finite value.
-    #[cold]
+    /// finite value. The pass itself is out of line and returns the new state by value, so
+    /// `self` never escapes to a call: the batch loops keep the sums in registers instead of
+    /// storing and reloading them on every step (measured: the loop-carried additions then
+    /// went through memory).
+    #[inline(always)]
     pub(crate) fn recompute<const P: usize, I>(&mut self, window: I)
     where
         I: Iterator<Item = f64> + Clone,
     {
+        let (anchor, sums, valid) = exact_sums::<P, I>(window);
         self.since = 0;
-        let Some(anchor) = window.clone().filter(|x| x.is_finite()).last() else {
-            self.valid = 0;
-            self.set_inverses();
-            self.sums = [0.0; 4];
-            return;
-        };
-        self.anchor = anchor;
-        self.sums = [0.0; 4];
-        self.valid = 0;
-        for x in window.filter(|x| x.is_finite()) {
-            self.valid += 1;
-            let d = x - anchor;
-            let mut p = d;
-            for k in 0..P {
-                self.sums[k] += p;
-                p *= d;
-            }
+        self.sums = sums;
+        self.valid = valid;
+        if valid > 0 {
+            self.anchor = anchor;
         }
         self.set_inverses();
     }

@@ -8,7 +8,7 @@ use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_same_len, resolve_min_periods, CoreError, Result};
-use crate::stats::sliding::track_run;
+use crate::stats::sliding::{all_four_finite, track_finite_run, track_run, zero_if_finite};
 use crate::stats::Ring;
 
 /// One least-squares fit: `value ≈ slope·step + intercept`.
@@ -22,6 +22,52 @@ pub struct TrendFit {
     pub intercept: f64,
     /// Coefficient of determination; `None` when the values are constant (0/0).
     pub r2: Option<f64>,
+}
+
+/// Sums of a window computed from scratch (see [`exact_trend_sums`]).
+struct ExactSums {
+    ax: f64,
+    ay: f64,
+    sx: f64,
+    sy: f64,
+    sxx: f64,
+    sxy: f64,
+    syy: f64,
+    valid: usize,
+}
+
+/// Sums of the usable pairs of `window` (oldest first) anchored at its newest usable pair;
+/// all zero (and NaN anchors) when there is none.
+#[cold]
+#[inline(never)]
+fn exact_trend_sums<I: Iterator<Item = (f64, f64)> + Clone>(window: I) -> ExactSums {
+    let finite = window.filter(|(x, y)| x.is_finite() && y.is_finite());
+    let mut e = ExactSums {
+        ax: f64::NAN,
+        ay: f64::NAN,
+        sx: 0.0,
+        sy: 0.0,
+        sxx: 0.0,
+        sxy: 0.0,
+        syy: 0.0,
+        valid: 0,
+    };
+    let Some((ax, ay)) = finite.clone().last() else {
+        return e;
+    };
+    e.ax = ax;
+    e.ay = ay;
+    for (x, y) in finite {
+        e.valid += 1;
+        let dx = x - ax;
+        let dy = y - ay;
+        e.sx += dx;
+        e.sy += dy;
+        e.sxx += dx * dx;
+        e.sxy += dx * dy;
+        e.syy += dy * dy;
+    }
+    e
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,25 +182,39 @@ impl TrendSums {
 
     #[inline(always)]
     fn slide(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) -> bool {
-        self.track(x, y);
-        let out_ok = x_out.is_finite() & y_out.is_finite();
-        if out_ok & x.is_finite() & y.is_finite() {
+        if all_four_finite(x, y, x_out, y_out) {
             // Common case: one fused update per sum, count unchanged.
-            let (dx, dy) = (x - self.ax, y - self.ay);
-            let (ox, oy) = (x_out - self.ax, y_out - self.ay);
-            self.sx += dx - ox;
-            self.sy += dy - oy;
-            self.sxx += dx * dx - ox * ox;
-            self.sxy += dx * dy - ox * oy;
-            self.syy += dy * dy - oy * oy;
+            track_finite_run(&mut self.run_x, &mut self.last_x, x);
+            track_finite_run(&mut self.run_y, &mut self.last_y, y);
+            self.replace_finite(x, y, x_out, y_out);
         } else {
-            if out_ok {
+            self.track(x, y);
+            if x_out.is_finite() && y_out.is_finite() {
                 self.remove(x_out, y_out);
             }
             if x.is_finite() && y.is_finite() {
                 self.add(x, y);
             }
         }
+        self.tick()
+    }
+
+    /// The sums' part of a slide whose four coordinates are finite: one fused update per
+    /// sum, count unchanged.
+    #[inline(always)]
+    fn replace_finite(&mut self, x: f64, y: f64, x_out: f64, y_out: f64) {
+        let (dx, dy) = (x - self.ax, y - self.ay);
+        let (ox, oy) = (x_out - self.ax, y_out - self.ay);
+        self.sx += dx - ox;
+        self.sy += dy - oy;
+        self.sxx += dx * dx - ox * ox;
+        self.sxy += dx * dy - ox * oy;
+        self.syy += dy * dy - oy * oy;
+    }
+
+    /// Counts a slide; true when the sums must be recomputed.
+    #[inline(always)]
+    fn tick(&mut self) -> bool {
         self.since += 1;
         self.since >= self.period || self.far_from_anchor()
     }
@@ -169,31 +229,70 @@ impl TrendSums {
         (px > 1e4 * (self.sxx - px)) | (py > 1e4 * (self.syy - py))
     }
 
-    #[cold]
+    /// Recomputes the sums exactly from the window, anchored at its newest usable pair. The
+    /// pass is out of line and returns the new sums by value, so `self` never escapes and the
+    /// batch loop keeps the sums in registers (as `stats::sliding`).
+    #[inline(always)]
     fn recompute<I: Iterator<Item = (f64, f64)> + Clone>(&mut self, window: I) {
+        let e = exact_trend_sums(window);
         self.since = 0;
-        let finite = window.filter(|(x, y)| x.is_finite() && y.is_finite());
-        let Some((ax, ay)) = finite.clone().last() else {
-            self.valid = 0;
-            self.set_inverse();
-            self.zero();
-            return;
-        };
-        self.valid = 0;
-        self.ax = ax;
-        self.ay = ay;
-        self.zero();
-        for (x, y) in finite {
-            self.valid += 1;
-            let dx = x - ax;
-            let dy = y - ay;
-            self.sx += dx;
-            self.sy += dy;
-            self.sxx += dx * dx;
-            self.sxy += dx * dy;
-            self.syy += dy * dy;
+        self.valid = e.valid;
+        if e.valid > 0 {
+            self.ax = e.ax;
+            self.ay = e.ay;
         }
+        self.sx = e.sx;
+        self.sy = e.sy;
+        self.sxx = e.sxx;
+        self.sxy = e.sxy;
+        self.syy = e.syy;
         self.set_inverse();
+    }
+
+    /// [`TrendSums::slope`] for a batch output, NaN with fewer than `min_periods` (at least 2)
+    /// usable pairs. The ordinary case (enough pairs, neither coordinate constant, positive
+    /// spread of the steps) is decided by one branch on the conjunction of the tests and
+    /// computes the very expression `slope` does; anything else goes through `slope` itself.
+    #[inline(always)]
+    fn slope_or_nan(&self, n_obs: usize, min_periods: usize) -> f64 {
+        let mx = self.sx * self.inv_valid;
+        let cxx = self.sxx - self.sx * mx;
+        let ready = self.valid >= min_periods;
+        if ready & (self.run_x < n_obs) & (self.run_y < n_obs) & (cxx > 0.0) {
+            (self.sxy - mx * self.sy) / cxx
+        } else if ready {
+            self.slope(n_obs)
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// [`TrendSums::slope_or_nan`] for a full window whose runs are both 1 (see
+    /// `slope_batch`): the run tests are known to pass.
+    #[inline(always)]
+    fn slope_or_nan_no_runs(&self, min_periods: usize) -> f64 {
+        let mx = self.sx * self.inv_valid;
+        let cxx = self.sxx - self.sx * mx;
+        let ready = self.valid >= min_periods;
+        if ready & (cxx > 0.0) {
+            (self.sxy - mx * self.sy) / cxx
+        } else if ready {
+            self.slope(usize::MAX)
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// Recomputes from the window of `window` pairs starting at `start`.
+    #[inline(always)]
+    fn recompute_at(&mut self, steps: &[f64], values: &[f64], start: usize, window: usize) {
+        let win = start..start + window;
+        self.recompute(
+            steps[win.clone()]
+                .iter()
+                .copied()
+                .zip(values[win].iter().copied()),
+        );
     }
 
     /// Slope over a window of `n_obs` observations; NaN without two distinct steps.
@@ -332,6 +431,10 @@ pub fn rolling_trend_batch(
         check_same_len("input and output", values.len(), o.len())?;
     }
     let full = intercept.is_some() || r2.is_some();
+    if !full {
+        slope_batch(steps, values, window, min_periods, slope);
+        return Ok(());
+    }
     let mut s = TrendSums::new(window);
     for i in 0..values.len() {
         let recompute = if i < window {
@@ -365,6 +468,105 @@ pub fn rolling_trend_batch(
         }
     }
     Ok(())
+}
+
+/// The slope-only batch loop: the same updates as [`RollingTrend::update`] and
+/// [`RollingTrend::slope`], with the filling and sliding phases split so the sliding loop
+/// carries no per-step phase or output-kind branches and reads the leaving pair straight from
+/// the inputs.
+fn slope_batch(steps: &[f64], values: &[f64], window: usize, min_periods: usize, out: &mut [f64]) {
+    let n = values.len();
+    let (steps, out) = (&steps[..n], &mut out[..n]);
+    let mut s = TrendSums::new(window);
+    let fill = window.min(n);
+    for i in 0..fill {
+        s.push(steps[i], values[i]);
+        out[i] = if s.valid >= min_periods {
+            s.slope(i + 1)
+        } else {
+            f64::NAN
+        };
+    }
+    if n <= window {
+        return;
+    }
+    // Blocks of slides. A block is clean when its entering and leaving pairs are all finite
+    // and every entering coordinate differs from the one before it (the first from the last
+    // one tracked). In a clean block `slide` would take its finite branch at every step and
+    // leave both runs at 1, so the loop below runs exactly that branch's sums update and sets
+    // the runs once at the end, and the ordinary-case test of the output drops the run tests
+    // (a run of 1 is shorter than any window, which holds at least 2). Any other block runs
+    // the general `slide`. The entering pairs are checked by branch-free passes; the leaving
+    // ones entered earlier, so it is enough to remember the last pair that was not finite.
+    const BLOCK: usize = 64;
+    let usable = |i: usize| steps[i].is_finite() & values[i].is_finite();
+    let mut last_bad = (0..window).rev().find(|&i| !usable(i));
+    let mut lo = 0;
+    while lo + window < n {
+        let len = BLOCK.min(n - window - lo);
+        let (xi, yi) = (
+            &steps[lo + window..lo + window + len],
+            &values[lo + window..lo + window + len],
+        );
+        let (xo, yo) = (&steps[lo..lo + len], &values[lo..lo + len]);
+        let block = &mut out[lo + window..lo + window + len];
+        if last_bad.is_none_or(|b| b < lo) && clean_entering(xi, yi, s.last_x, s.last_y) {
+            for (k, (o, (((&x, &y), &x_out), &y_out))) in block
+                .iter_mut()
+                .zip(xi.iter().zip(yi).zip(xo).zip(yo))
+                .enumerate()
+            {
+                s.replace_finite(x, y, x_out, y_out);
+                if s.tick() {
+                    s.recompute_at(steps, values, lo + k + 1, window);
+                }
+                *o = s.slope_or_nan_no_runs(min_periods);
+            }
+            (s.run_x, s.last_x) = (1, xi[len - 1]);
+            (s.run_y, s.last_y) = (1, yi[len - 1]);
+        } else {
+            for (k, (o, (((&x, &y), &x_out), &y_out))) in block
+                .iter_mut()
+                .zip(xi.iter().zip(yi).zip(xo).zip(yo))
+                .enumerate()
+            {
+                if s.slide(x, y, x_out, y_out) {
+                    s.recompute_at(steps, values, lo + k + 1, window);
+                }
+                *o = s.slope_or_nan(window, min_periods);
+                if !(x.is_finite() & y.is_finite()) {
+                    last_bad = Some(lo + window + k);
+                }
+            }
+        }
+        lo += len;
+    }
+}
+
+/// True when the entering pairs `(xi, yi)` are all finite and each coordinate differs from its
+/// predecessor (the first from `last_x`/`last_y`). Branch-free: `v − v` is 0 for a finite
+/// `v` and NaN otherwise, summed in four independent lanes; the comparisons are or-reduced.
+#[inline(always)]
+fn clean_entering(xi: &[f64], yi: &[f64], last_x: f64, last_y: f64) -> bool {
+    let (Some(&x0), Some(&y0)) = (xi.first(), yi.first()) else {
+        return true;
+    };
+    let mut zero = [0.0; 4];
+    let (xc, yc) = (xi.chunks_exact(4), yi.chunks_exact(4));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (x4, y4) in xc.zip(yc) {
+        for k in 0..4 {
+            zero[k] += zero_if_finite(x4[k]) + zero_if_finite(y4[k]);
+        }
+    }
+    for (&x, &y) in xr.iter().zip(yr) {
+        zero[0] += zero_if_finite(x) + zero_if_finite(y);
+    }
+    let mut repeat = (x0 == last_x) | (y0 == last_y);
+    for (((&x, &px), &y), &py) in xi[1..].iter().zip(xi).zip(&yi[1..]).zip(yi) {
+        repeat |= (x == px) | (y == py);
+    }
+    ((zero[0] + zero[1]) + (zero[2] + zero[3]) == 0.0) & !repeat
 }
 
 impl Validate for RollingTrend {
@@ -456,6 +658,49 @@ mod tests {
             assert!(s.to_bits() == only[i].to_bits() || (s.is_nan() && only[i].is_nan()));
             let r = f.and_then(|f| f.r2).unwrap_or(f64::NAN);
             assert!(r.to_bits() == r2[i].to_bits() || (r.is_nan() && r2[i].is_nan()));
+        }
+    }
+
+    /// The slope-only batch loop (clean blocks, general blocks, re-anchoring) against the
+    /// streaming object on inputs that switch between the two kinds of block.
+    #[test]
+    fn slope_batch_blocks_equal_streaming_bitwise() {
+        let n = 3000;
+        let steps: Vec<f64> = (0..n)
+            .map(|i| match i {
+                700..=760 => 1e9 + 700.0, // repeated steps: a run in x
+                _ if i % 409 == 0 => f64::INFINITY,
+                _ => 1e9 + i as f64,
+            })
+            .collect();
+        let ys: Vec<f64> = (0..n)
+            .map(|i| match i {
+                1200..=1290 => 4.0,                            // constant values: a run in y
+                1500..=1999 => 1e6 + ((i * 7919) % 97) as f64, // level jump
+                _ if i % 293 == 0 => f64::NAN,
+                _ if i % 97 == 5 => -0.0,
+                _ => ((i * 7919) % 97) as f64 * 0.01,
+            })
+            .collect();
+        for (window, mp) in [
+            (2, None),
+            (3, Some(2)),
+            (50, None),
+            (50, Some(10)),
+            (70, Some(3)),
+        ] {
+            let mut out = vec![0.0; n];
+            rolling_trend_batch(&steps, &ys, window, mp, &mut out, None, None).unwrap();
+            let mut t = RollingTrend::new(window, mp).unwrap();
+            for i in 0..n {
+                t.update(steps[i], ys[i]);
+                let s = t.slope().unwrap_or(f64::NAN);
+                assert!(
+                    s.to_bits() == out[i].to_bits() || (s.is_nan() && out[i].is_nan()),
+                    "window {window} step {i}: {s} vs {}",
+                    out[i]
+                );
+            }
         }
     }
 
