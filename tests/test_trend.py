@@ -417,3 +417,11 @@ def test_mann_kendall_known_cases():
     # n = 3, no ties: Var(S) = 3*2*11/18 = 11/3.
     m = mann_kendall([1.0, 3.0, 2.0])
     assert m["s"] == 1.0 and m["var_s"] == pytest.approx(11.0 / 3.0) and m["z"] == 0.0
+
+
+def test_two_point_windows_fit_exactly_at_large_step_offsets():
+    # Found by Hypothesis: the sums' rounding reported r2 = 0.9999977 for two points at 1e9.
+    steps = 1e9 + np.array([0.0, 1.0, 3.0, 4.0])
+    values = np.array([0.1, 0.3, 0.2, 0.2 + 1e-3])
+    r2 = np.array(rolling_trend(steps, values, 2))[2]
+    assert np.isnan(r2[0]) and np.all(r2[1:] == 1.0)

@@ -324,7 +324,15 @@ impl TrendSums {
         let cyy = (self.syy - self.sy * my).max(0.0);
         let intercept = (self.ay + my) - slope * (self.ax + mx);
         let constant_y = self.run_y >= n_obs;
-        let r2 = (!constant_y && cyy > 0.0).then(|| (cxy * cxy / (cxx * cyy)).clamp(0.0, 1.0));
+        let r2 = if constant_y {
+            None
+        } else if self.valid == 2 {
+            // Two distinct points are fit exactly; the sums' rounding at large step offsets
+            // would otherwise report 0.99999...
+            Some(1.0)
+        } else {
+            (cyy > 0.0).then(|| (cxy * cxy / (cxx * cyy)).clamp(0.0, 1.0))
+        };
         Some(TrendFit {
             n: self.valid,
             slope,
