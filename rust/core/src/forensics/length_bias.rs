@@ -257,15 +257,19 @@ impl LengthBias {
         m.mean_length = Some(mean_l);
         let var_r = r.iter().map(|x| (x - mean_r) * (x - mean_r)).sum::<f64>() / nf;
         let var_l = l.iter().map(|x| (x - mean_l) * (x - mean_l)).sum::<f64>() / nf;
+        // One sort of the lengths serves the ranks, the quartiles, the median split and the
+        // distinct-length count.
+        let order_l = order(l);
+        let sorted_l: Vec<f64> = order_l.iter().map(|&i| l[i]).collect();
         if n >= 2 && var_r > 0.0 && var_l > 0.0 {
             let p = pearson(l, r);
             m.pearson_correlation = p;
             m.pearson_pvalue = p.and_then(|p| correlation_p_value(p, n));
-            let s = pearson(&ranks(l), &ranks(r));
+            let s = pearson(&ranks_in_order(l, &order_l), &ranks(r));
             m.spearman_correlation = s;
             m.spearman_pvalue = s.and_then(|s| correlation_p_value(s, n));
         }
-        m.quartile_metrics = quartiles(l, r);
+        m.quartile_metrics = quartiles(l, r, &sorted_l);
         if var_r > 0.0 {
             let between: f64 = m
                 .quartile_metrics
@@ -281,8 +285,8 @@ impl LengthBias {
         m.odin_reward_per_token = (sum_l > 0.0).then(|| sum_r / sum_l);
         m.odin_efficiency = (mean_l > 0.0).then(|| mean_r / mean_l);
         let baseline = r.iter().map(|x| x.abs()).sum::<f64>() / nf + 1e-8;
-        m.odin_optimization_flag = odin_flag(l, r, baseline);
-        m.optimization_patterns = patterns(&m, l, r, baseline);
+        m.odin_optimization_flag = odin_flag(l, r, &sorted_l, baseline);
+        m.optimization_patterns = patterns(&m, &sorted_l, r, baseline);
         let corr = m
             .pearson_correlation
             .unwrap_or(0.0)
@@ -305,8 +309,18 @@ fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
 
 /// 1-based ranks with ties given their average rank (scipy's `rankdata`).
 fn ranks(xs: &[f64]) -> Vec<f64> {
+    ranks_in_order(xs, &order(xs))
+}
+
+/// Indices of `xs` in ascending order.
+fn order(xs: &[f64]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..xs.len()).collect();
-    idx.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    idx.sort_unstable_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    idx
+}
+
+/// [`ranks`] given the ascending `idx` of `xs`.
+fn ranks_in_order(xs: &[f64], idx: &[usize]) -> Vec<f64> {
     let mut out = vec![0.0; xs.len()];
     let mut i = 0;
     while i < idx.len() {
@@ -325,12 +339,10 @@ fn ranks(xs: &[f64]) -> Vec<f64> {
 
 /// Quartile bins of length: edges at its 0/25/50/75/100% quantiles; q1–q3 half-open, q4
 /// closed (RLDK's bins).
-fn quartiles(l: &[f64], r: &[f64]) -> Vec<Quartile> {
-    let mut sorted = l.to_vec();
-    sorted.sort_by(f64::total_cmp);
+fn quartiles(l: &[f64], r: &[f64], sorted: &[f64]) -> Vec<Quartile> {
     let edges: Vec<f64> = [0.0, 0.25, 0.5, 0.75, 1.0]
         .iter()
-        .map(|&q| interpolate_sorted(&sorted, q).unwrap_or(f64::NAN))
+        .map(|&q| interpolate_sorted(sorted, q).unwrap_or(f64::NAN))
         .collect();
     (0..4)
         .map(|q| {
@@ -355,10 +367,8 @@ fn quartiles(l: &[f64], r: &[f64]) -> Vec<Quartile> {
         .collect()
 }
 
-fn odin_flag(l: &[f64], r: &[f64], baseline: f64) -> bool {
-    let mut sorted = l.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let Some(median) = interpolate_sorted(&sorted, 0.5) else {
+fn odin_flag(l: &[f64], r: &[f64], sorted: &[f64], baseline: f64) -> bool {
+    let Some(median) = interpolate_sorted(sorted, 0.5) else {
         return false;
     };
     let (mut nl, mut sl, mut ns, mut ss) = (0usize, 0.0, 0usize, 0.0);
@@ -374,7 +384,7 @@ fn odin_flag(l: &[f64], r: &[f64], baseline: f64) -> bool {
     nl > 0 && ns > 0 && sl / nl as f64 - ss / ns as f64 > 0.1 * baseline
 }
 
-fn patterns(m: &LengthBiasMetrics, l: &[f64], r: &[f64], baseline: f64) -> Vec<String> {
+fn patterns(m: &LengthBiasMetrics, sorted_l: &[f64], r: &[f64], baseline: f64) -> Vec<String> {
     let mut out = Vec::new();
     let p = m.pearson_correlation.unwrap_or(0.0);
     let s = m.spearman_correlation.unwrap_or(0.0);
@@ -396,8 +406,7 @@ fn patterns(m: &LengthBiasMetrics, l: &[f64], r: &[f64], baseline: f64) -> Vec<S
     }
     let range = r.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
         - r.iter().cloned().fold(f64::INFINITY, f64::min);
-    let mut distinct = l.to_vec();
-    distinct.sort_by(f64::total_cmp);
+    let mut distinct = sorted_l.to_vec();
     distinct.dedup();
     if range > 0.0 && distinct.len() <= 3 {
         out.push("Reward concentrated on narrow length range".to_string());

@@ -390,6 +390,12 @@ impl KlScheduleTracker {
         if self.controller.len() < self.cfg.controller_window {
             return;
         }
+        // The analysis costs O(window × lags); the window moves by one sample per step, so
+        // it is refreshed every tenth of the window (every 3 samples by default).
+        let stride = (self.cfg.controller_window / 10).max(1) as u64;
+        if self.controller_window.is_some() && self.finite_kl % stride != 0 {
+            return;
+        }
         // The configuration was validated with the tracker's own (same) checks.
         let Ok(ccfg) = ControllerConfig::new(
             self.cfg.kl_target,
