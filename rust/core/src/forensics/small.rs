@@ -2,7 +2,74 @@
 //! two-pass computation costs tens of nanoseconds and is exact, so the trackers use it
 //! where RLDK's rules are defined on tiny windows, and the streaming estimators elsewhere.
 
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::state::{invalid, Validate};
 use crate::stats::{interpolate_sorted, Ring};
+
+/// The last `capacity` values, readable as one contiguous slice without copying: each value
+/// is written twice, at `i` and `i + capacity`, so the newest `k` always sit side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tail {
+    buf: Vec<f64>,
+    head: usize,
+    len: usize,
+}
+
+impl Tail {
+    /// An empty tail of `capacity` (at least 1) values.
+    pub fn new(capacity: usize) -> Self {
+        Tail {
+            buf: vec![0.0; 2 * capacity.max(1)],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        self.buf.len() / 2
+    }
+
+    /// Appends `x`, dropping the oldest value when full.
+    pub fn push(&mut self, x: f64) {
+        let cap = self.capacity();
+        self.buf[self.head] = x;
+        self.buf[self.head + cap] = x;
+        self.head = if self.head + 1 == cap {
+            0
+        } else {
+            self.head + 1
+        };
+        self.len = (self.len + 1).min(cap);
+    }
+
+    /// Values held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True before the first push.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The newest `min(k, len)` values, oldest first.
+    pub fn last(&self, k: usize) -> &[f64] {
+        let end = self.head + self.capacity();
+        &self.buf[end - k.min(self.len)..end]
+    }
+}
+
+impl Validate for Tail {
+    fn validate(&self) -> Result<()> {
+        let cap = self.capacity();
+        if cap == 0 || self.buf.len() % 2 != 0 || self.head >= cap || self.len > cap {
+            return Err(invalid("tail buffer"));
+        }
+        Ok(())
+    }
+}
 
 /// The newest `k` values of `ring` (all of them if it holds fewer), oldest first.
 pub fn last(ring: &Ring, k: usize) -> Vec<f64> {
@@ -85,6 +152,21 @@ pub fn weighted_score(parts: &[(f64, Option<f64>)]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tail_slices_are_the_newest_values() {
+        let mut t = Tail::new(3);
+        assert!(t.is_empty() && t.last(2).is_empty());
+        for x in 1..=5 {
+            t.push(f64::from(x));
+        }
+        assert_eq!(t.last(3), &[3.0, 4.0, 5.0]);
+        assert_eq!(t.last(2), &[4.0, 5.0]);
+        assert_eq!(t.last(9), &[3.0, 4.0, 5.0]);
+        assert_eq!(t.len(), 3);
+        t.push(6.0);
+        assert_eq!(t.last(3), &[4.0, 5.0, 6.0]);
+    }
 
     #[test]
     fn small_window_statistics() {

@@ -21,7 +21,7 @@ use super::metrics::GradientMetrics;
 use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
 use crate::forensics::small::{
-    last, mean, median, percentile, slope, std, variance, weighted_score,
+    mean, median, percentile, slope, std, variance, weighted_score, Tail,
 };
 use crate::state::{invalid, Validate};
 use crate::stats::{Ring, RollingMoments, RollingQuantile};
@@ -48,15 +48,15 @@ const TREND_MIN_R2: f64 = 0.5;
 /// Values with their logged steps, newest last.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Series {
-    values: Ring,
-    steps: Ring,
+    values: Tail,
+    steps: Tail,
 }
 
 impl Series {
     fn new(capacity: usize) -> Self {
         Series {
-            values: Ring::new(capacity),
-            steps: Ring::new(capacity),
+            values: Tail::new(capacity),
+            steps: Tail::new(capacity),
         }
     }
     fn push(&mut self, step: f64, v: f64) {
@@ -66,14 +66,14 @@ impl Series {
     fn len(&self) -> usize {
         self.values.len()
     }
-    fn last(&self, k: usize) -> Option<Vec<f64>> {
-        (self.len() >= k).then(|| last(&self.values, k))
+    fn last(&self, k: usize) -> Option<&[f64]> {
+        (self.len() >= k).then(|| self.values.last(k))
     }
     /// Slope per step over the last `k` values, with its R² and the step span.
     fn trend(&self, k: usize) -> Option<(f64, Option<f64>, f64)> {
         let ys = self.last(k)?;
-        let xs = last(&self.steps, k);
-        let (s, r2) = slope(&xs, &ys)?;
+        let xs = self.steps.last(k);
+        let (s, r2) = slope(xs, ys)?;
         Some((s, r2, xs[k - 1] - xs[0]))
     }
 }
@@ -161,17 +161,17 @@ impl GradientAnalyzer {
 
     /// The last `window_size` finite policy norms, oldest first.
     pub fn policy_history(&self) -> Vec<f64> {
-        last(&self.policy.values, self.cfg.window_size)
+        self.policy.values.last(self.cfg.window_size).to_vec()
     }
 
     /// The last `window_size` finite value norms.
     pub fn value_history(&self) -> Vec<f64> {
-        last(&self.value.values, self.cfg.window_size)
+        self.value.values.last(self.cfg.window_size).to_vec()
     }
 
     /// The last `window_size` finite total norms.
     pub fn total_history(&self) -> Vec<f64> {
-        last(&self.total.values, self.cfg.window_size)
+        self.total.values.last(self.cfg.window_size).to_vec()
     }
 
     /// One logged step; a norm is `None` when the step did not log it.
@@ -281,11 +281,11 @@ impl GradientAnalyzer {
                 / SHORT as f64
         });
         m.gradient_stability = match (self.policy.last(SHORT), self.value.last(SHORT)) {
-            (Some(ps), Some(vs)) => match (stability(&ps), stability(&vs)) {
+            (Some(ps), Some(vs)) => match (stability(ps), stability(vs)) {
                 (Some(a), Some(b)) => Some(0.5 * (a + b)),
                 (a, b) => a.or(b),
             },
-            _ => short_t.as_deref().and_then(stability),
+            _ => short_t.and_then(stability),
         };
         m.policy_grad_trend = self.policy.trend(cfg.trend_window).map(|t| t.0);
         m.value_grad_trend = self.value.trend(cfg.trend_window).map(|t| t.0);
@@ -300,14 +300,15 @@ impl GradientAnalyzer {
         m.gradient_imbalance_risk = self
             .ratio
             .last(RISK)
-            .map(|rs| fraction(&rs, |r| r < lo || r > 1.0 / lo));
+            .map(|rs| fraction(rs, |r| r < lo || r > 1.0 / lo));
         if cfg.enable_advanced_detection {
-            self.advanced(short_t.as_deref());
+            m.statistical_outlier_risk = short_t.map(|xs| outlier_risk(xs, &cfg));
+            self.advanced();
         }
         self.scores();
     }
 
-    fn advanced(&mut self, short_t: Option<&[f64]>) {
+    fn advanced(&mut self) {
         let cfg = self.cfg;
         let adaptive = self.adaptive_threshold();
         let momentum = self.total.last(cfg.momentum_window);
@@ -322,17 +323,14 @@ impl GradientAnalyzer {
             let recent: Vec<f64> = self.recent.iter().collect();
             fraction(&recent, |x| x > thr)
         });
-        m.statistical_outlier_risk = short_t.map(|xs| outlier_risk(xs, &cfg));
-        m.momentum_instability_risk = momentum.as_deref().and_then(momentum_risk);
-        m.gradient_acceleration = momentum.as_deref().and_then(|xs| {
+        m.momentum_instability_risk = momentum.and_then(momentum_risk);
+        m.gradient_acceleration = momentum.and_then(|xs| {
             let acc: Vec<f64> = second_differences(xs);
             mean(&acc)
         });
         m.multi_scale_anomaly_risk = multi;
         m.exponential_smoothing_trend = smoothed.map(|t| t.0);
-        let shifted = change
-            .as_deref()
-            .is_some_and(|xs| change_point(xs, cfg.change_point_sensitivity));
+        let shifted = change.is_some_and(|xs| change_point(xs, cfg.change_point_sensitivity));
         // A real level shift stays visible as the window slides over it; a noise blip
         // does not: the test must hold at CHANGE_POINT_CONFIRM consecutive updates.
         self.change_run = if shifted { self.change_run + 1 } else { 0 };
@@ -354,7 +352,7 @@ impl GradientAnalyzer {
             let Some(xs) = self.total.last(len) else {
                 continue;
             };
-            let (Some(mu), Some(var)) = (mean(&xs), variance(&xs, 0)) else {
+            let (Some(mu), Some(var)) = (mean(xs), variance(xs, 0)) else {
                 continue;
             };
             if mu > 0.0 {
@@ -402,7 +400,7 @@ impl GradientAnalyzer {
     /// relative to the window's median ratio, when the fit explains the data.
     fn ratio_relative_change(&self) -> Option<f64> {
         let (s, _, span) = self.ratio.trend(self.cfg.trend_window)?;
-        let med = median(&self.ratio.last(self.cfg.trend_window)?)?;
+        let med = median(self.ratio.last(self.cfg.trend_window)?)?;
         (med > 0.0).then(|| (s * span).abs() / med)
     }
 
@@ -593,10 +591,10 @@ impl GradientAnalyzer {
             ));
         }
         let window = self.total.last(self.cfg.momentum_window);
-        let level = window.as_deref().and_then(mean);
+        let level = window.and_then(mean);
         // The mean second difference of noise is itself noise (it telescopes to the change
         // of the first difference): it must also stand 3 standard errors clear of 0.
-        let noise = window.as_deref().and_then(|xs| {
+        let noise = window.and_then(|xs| {
             let acc = second_differences(xs);
             std(&acc, 1).map(|sd| 3.0 * sd / (acc.len() as f64).sqrt())
         });
