@@ -106,6 +106,9 @@ pub struct EventLog {
     release: u32,
     capacity: usize,
     events: VecDeque<AnomalyEvent>,
+    /// Positions in `events` of the open events (few), so that an evaluation touches only
+    /// them and not every stored event.
+    open: Vec<usize>,
     dropped: u64,
 }
 
@@ -130,6 +133,7 @@ impl EventLog {
             release,
             capacity,
             events: VecDeque::new(),
+            open: Vec::new(),
             dropped: 0,
         })
     }
@@ -137,7 +141,8 @@ impl EventLog {
     /// Records one evaluation at `step`: `findings` are the conditions that hold now.
     pub fn observe(&mut self, step: f64, findings: Vec<Finding>) {
         // Open events whose kind did not fire count one more clear evaluation.
-        for e in self.events.iter_mut().filter(|e| e.active) {
+        for &pos in &self.open {
+            let e = &mut self.events[pos];
             if !findings.iter().any(|f| f.kind == e.kind) {
                 e.clear_run += 1;
                 if e.clear_run >= self.release {
@@ -145,14 +150,17 @@ impl EventLog {
                 }
             }
         }
+        let events = &self.events;
+        self.open.retain(|&pos| events[pos].active);
         for f in findings {
             let open = self
-                .events
-                .iter_mut()
-                .rev()
-                .find(|e| e.active && e.kind == f.kind);
+                .open
+                .iter()
+                .copied()
+                .find(|&pos| self.events[pos].kind == f.kind);
             match open {
-                Some(e) => {
+                Some(pos) => {
+                    let e = &mut self.events[pos];
                     e.severity = e.severity.max(f.severity);
                     e.value = f.value;
                     e.threshold = f.threshold;
@@ -176,6 +184,7 @@ impl EventLog {
                         active: true,
                         clear_run: 0,
                     });
+                    self.open.push(self.events.len() - 1);
                     self.enforce_capacity();
                 }
             }
@@ -188,6 +197,12 @@ impl EventLog {
             let idx = self.events.iter().position(|e| !e.active).unwrap_or(0);
             self.events.remove(idx);
             self.dropped += 1;
+            self.open.retain(|&p| p != idx);
+            for p in &mut self.open {
+                if *p > idx {
+                    *p -= 1;
+                }
+            }
         }
     }
 
@@ -198,7 +213,7 @@ impl EventLog {
 
     /// The open events, in order of onset.
     pub fn active(&self) -> impl Iterator<Item = &AnomalyEvent> {
-        self.events.iter().filter(|e| e.active)
+        self.open.iter().map(|&p| &self.events[p])
     }
 
     /// Events dropped because the log was full.
@@ -214,6 +229,13 @@ impl Validate for EventLog {
         }
         if self.events.len() > self.capacity {
             return Err(invalid("event log holds more events than its capacity"));
+        }
+        // The open positions are exactly the active events, in order of onset.
+        let active: Vec<usize> = (0..self.events.len())
+            .filter(|&i| self.events[i].active)
+            .collect();
+        if active != self.open {
+            return Err(invalid("event log's open events"));
         }
         Ok(())
     }
