@@ -240,3 +240,19 @@ def test_importable_without_heavy_dependencies():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_review_fixes_comprehensive():
+    f = ComprehensivePPOForensics(kl_target=0.1, kl_target_tolerance=0.02)
+    # An unreadable value in an event is skipped, not fatal half-way through.
+    report = f.scan_ppo_events_comprehensive([{"step": 0, "kl": 0.1}, {"step": 1, "kl": "n/a"}])
+    assert report["comprehensive_analysis"]["total_steps"] == 2
+    # The length-bias analysis travels with each snapshot (RLDK's 22nd field).
+    m = f.update(2, 0.1, response_data=[{"reward": 1.0, "length": 3}, {"reward": 2.0, "length": 5}])
+    assert m.length_bias_metrics["valid_sample_count"] == 2
+    assert m.to_dict()["length_bias_metrics"]["response_count"] == 2
+    # The batch path wants both response columns or neither.
+    with pytest.raises(ValueError, match="response_reward"):
+        f.update_many(np.arange(3.0), response_reward=np.ones(3))
+    off = ComprehensivePPOForensics(enable_length_bias_detection=False)
+    assert off.update(0, 0.1).length_bias_metrics is None

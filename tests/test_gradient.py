@@ -182,3 +182,20 @@ def test_window_statistics_match_numpy(totals, offset):
             w = t[i - 9 : i + 1]
             d2 = np.diff(w, 2)
             assert m.gradient_acceleration == pytest.approx(np.mean(d2), rel=1e-9, abs=1e-9 * np.max(w))
+
+
+def test_three_bad_norms_at_one_step_are_one_occurrence():
+    a = GradientNormsAnalyzer()
+    a.update(0, -1.0, -1.0, -1.0)
+    (event,) = a.get_anomalies()
+    assert event["type"] == "negative_grad_norm" and event["occurrences"] == 1
+
+
+def test_change_point_is_confirmed_only_by_new_totals():
+    a = GradientNormsAnalyzer()
+    for i in range(30):
+        a.update(i, None, None, 1.0 + 0.01 * (i % 2))
+    a.update(30, None, None, 5.0)
+    for i in range(31, 40):
+        m = a.update(i, 1.0, None, None)  # policy-only updates add no total
+    assert m.change_point_detected is False

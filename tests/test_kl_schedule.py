@@ -312,3 +312,8 @@ def test_window_statistics_match_numpy(kl, gaps, offset):
         if i >= 40:
             cur = kl[max(40, i - 19) : i + 1]
             assert m.kl_current_mean == pytest.approx(np.mean(cur), rel=1e-9, abs=1e-12)
+
+
+def test_huge_controller_window_is_not_allocated_up_front():
+    t = KLScheduleTracker(controller_window=10**12)
+    assert t.update(0, 0.1, 0.1).controller_kind == "unknown"

@@ -419,7 +419,7 @@ class KLScheduleTracker(_Pickled):
         enable_drift_tracking: bool = True,
         *,
         drift_alpha: float = 0.01,
-        event_release: int = 5,
+        event_release: int = 10,
         max_events: int = 1000,
         history_size: int = 10000,
     ) -> KLScheduleTracker: ...
@@ -567,7 +567,7 @@ class GradientNormsAnalyzer(_Pickled):
         change_point_sensitivity: float = 0.1,
         enable_advanced_detection: bool = True,
         *,
-        event_release: int = 5,
+        event_release: int = 10,
         max_events: int = 1000,
         history_size: int = 10000,
     ) -> GradientNormsAnalyzer: ...
@@ -676,6 +676,8 @@ class ComprehensivePPOMetrics:
     def length_bias_threshold(self) -> float | None: ...
     @property
     def length_bias_corr_threshold(self) -> float | None: ...
+    @property
+    def length_bias_metrics(self) -> dict[str, Any] | None: ...
     def to_dict(self) -> dict[str, Any]: ...
 
 @final
@@ -703,7 +705,7 @@ class ComprehensiveForensicsCore:
         length_bias_threshold: float = 0.35,
         *,
         length_bias_window: int = 1024,
-        event_release: int = 5,
+        event_release: int = 10,
         max_events: int = 1000,
         history_size: int = 10000,
     ) -> ComprehensiveForensicsCore: ...
@@ -873,7 +875,7 @@ class AdvantageStatisticsTracker(_Pickled):
         scale_threshold: float = 2.0,
         distribution_window: int = 50,
         *,
-        event_release: int = 5,
+        event_release: int = 10,
         max_events: int = 1000,
         history_size: int = 10000,
     ) -> AdvantageStatisticsTracker: ...

@@ -59,6 +59,16 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _readable(value: Any) -> Any:
+    """A value ``update`` can read, or None for one it cannot (a string that is no number)."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _samples(samples: Any) -> Any:
     """Advantage samples as an array-like of floats (a tensor goes through NumPy)."""
     if samples is None:
@@ -96,7 +106,7 @@ class ComprehensivePPOForensics:
         response_data: Any = None,
         *,
         length_bias_window: int = 1024,
-        event_release: int = 5,
+        event_release: int = 10,
         max_events: int = 1000,
         history_size: int = 10_000,
     ) -> None:
@@ -360,13 +370,16 @@ class ComprehensivePPOForensics:
         RLDK) and feeds ``scan_ppo_events``' rules. Returns the scan report plus
         ``comprehensive_analysis`` and ``enhanced_version`` "2.0"."""
 
-        def feed(event: Mapping[str, Any]) -> None:
+        def feed(index: int, event: Mapping[str, Any]) -> None:
             step = lookup(event, "step")
-            args = {name: lookup(event, name) for name in _UPDATE_ARGS + _RESPONSE_ARGS}
-            self.update(step if step is not None else self.total_updates, **args)
+            # Unreadable values are skipped, as by the scan (which logs them): a string
+            # where a number belongs must not stop the whole scan half-way.
+            args: dict[str, Any] = {name: _readable(lookup(event, name)) for name in _UPDATE_ARGS}
+            args.update((name, lookup(event, name)) for name in _RESPONSE_ARGS)
+            self.update(_readable(step) if step is not None else index, **args)
 
         cols = read_events(events, feed)
-        report = scan_columns(cols, self.kl_target)
+        report = scan_columns(cols, self.kl_target, self._core.kl_target_tolerance)
         if not cols.steps:
             return report
         report["comprehensive_analysis"] = self.get_comprehensive_analysis()

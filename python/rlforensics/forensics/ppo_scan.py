@@ -79,10 +79,10 @@ def _is_nan(value: Any) -> bool:
 
 def read_events(
     events: Iterable[Mapping[str, Any]] | None,
-    on_event: Callable[[Mapping[str, Any]], None] | None = None,
+    on_event: Callable[[int, Mapping[str, Any]], None] | None = None,
 ) -> EventColumns:
     """Reads ``events`` once (any iterable; not iterable means no events), calling
-    ``on_event`` for each mapping."""
+    ``on_event(index, event)`` for each mapping."""
     cols = EventColumns()
     if events is None or not isinstance(events, Iterable):
         return cols
@@ -92,7 +92,7 @@ def read_events(
             continue
         cols.add(index, event)
         if on_event is not None:
-            on_event(event)
+            on_event(index, event)
     cols.report_problems()
     return cols
 

@@ -236,7 +236,7 @@ impl PyAdvTracker {
         scale_threshold = 2.0,
         distribution_window = 50,
         *,
-        event_release = 5,
+        event_release = 10,
         max_events = 1000,
         history_size = 10_000,
     ))]

@@ -136,6 +136,16 @@ impl PyCompMetrics {
     fn length_bias_corr_threshold(&self) -> Option<f64> {
         self.inner.length_bias_corr_threshold
     }
+    /// The length-bias analysis (RLDK's `LengthBiasMetrics.to_dict()`), or None when
+    /// length bias is disabled.
+    #[getter]
+    fn length_bias_metrics<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.inner
+            .length_bias_metrics
+            .as_ref()
+            .map(|m| length_metrics_dict(py, m))
+            .transpose()
+    }
 
     /// RLDK's flat dict: the scalars, the length-bias keys, and every tracker field
     /// prefixed `kl_schedule_` / `gradient_` (present only for trackers updated at this
@@ -151,6 +161,9 @@ impl PyCompMetrics {
                 "length_bias_detected" => d.set_item(name, self.inner.length_bias_detected)?,
                 _ => d.set_item(name, (!v.is_nan()).then_some(v))?,
             }
+        }
+        if let Some(lm) = self.length_bias_metrics(py)? {
+            d.set_item("length_bias_metrics", lm)?;
         }
         for (prefix, sub) in [
             (
@@ -317,7 +330,7 @@ impl PyComprehensive {
         length_bias_threshold = 0.35,
         *,
         length_bias_window = 1024,
-        event_release = 5,
+        event_release = 10,
         max_events = 1000,
         history_size = 10_000,
     ))]

@@ -151,7 +151,7 @@ impl PyGradAnalyzer {
         change_point_sensitivity = 0.1,
         enable_advanced_detection = true,
         *,
-        event_release = 5,
+        event_release = 10,
         max_events = 1000,
         history_size = 10_000,
     ))]

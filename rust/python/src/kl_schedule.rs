@@ -168,7 +168,7 @@ impl PyKlTracker {
         enable_drift_tracking = true,
         *,
         drift_alpha = 0.01,
-        event_release = 5,
+        event_release = 10,
         max_events = 1000,
         history_size = 10_000,
     ))]

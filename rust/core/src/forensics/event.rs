@@ -139,7 +139,20 @@ impl EventLog {
     }
 
     /// Records one evaluation at `step`: `findings` are the conditions that hold now.
-    pub fn observe(&mut self, step: f64, findings: Vec<Finding>) {
+    pub fn observe(&mut self, step: f64, mut findings: Vec<Finding>) {
+        // One finding per kind and evaluation (the most severe): three bad inputs of one
+        // kind at one step are one occurrence.
+        if findings.len() > 1 {
+            let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
+            for f in findings {
+                match unique.iter_mut().find(|u| u.kind == f.kind) {
+                    Some(u) if f.severity > u.severity => *u = f,
+                    Some(_) => {}
+                    None => unique.push(f),
+                }
+            }
+            findings = unique;
+        }
         // Open events whose kind did not fire count one more clear evaluation.
         for &pos in &self.open {
             let e = &mut self.events[pos];

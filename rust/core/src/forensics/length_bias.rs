@@ -442,7 +442,8 @@ impl Validate for LengthBias {
     fn validate(&self) -> Result<()> {
         self.rewards.validate()?;
         self.lengths.validate()?;
-        if self.rewards.len() != self.lengths.len() || !(0.0..=1.0).contains(&self.threshold) {
+        // The two rings pair records by position: same capacity and the same fill.
+        if !self.rewards.same_shape(&self.lengths) || !(0.0..=1.0).contains(&self.threshold) {
             return Err(invalid("length-bias state"));
         }
         Ok(())

@@ -108,9 +108,17 @@ fn kl_spikes(c: &ScanColumns<'_>, out: &mut Vec<ScanRule>) {
     let mut run_len = 0;
     for (k, &i) in idx.iter().enumerate() {
         if run_start.is_none() {
-            let lo = k.saturating_sub(SPIKE_REFERENCE);
-            let prior: Vec<f64> = idx[lo..k].iter().map(|&j| c.kl[j]).collect();
-            reference = median(&prior);
+            // A reference needs SPIKE_REFERENCE earlier values: a median of the first one or
+            // two values of a warm-up would make every later value a "spike".
+            reference = (k >= SPIKE_REFERENCE)
+                .then(|| {
+                    let prior: Vec<f64> = idx[k - SPIKE_REFERENCE..k]
+                        .iter()
+                        .map(|&j| c.kl[j])
+                        .collect();
+                    median(&prior)
+                })
+                .flatten();
         }
         let spike = reference.is_some_and(|m| m > 0.0 && c.kl[i] > SPIKE_FACTOR * m);
         match (spike, run_start) {
@@ -341,6 +349,18 @@ mod tests {
         assert_eq!(spikes.len(), 1);
         assert_eq!(spikes[0].step_range, (50.0, 99.0));
         assert_eq!(st.kl_median, Some(0.275));
+    }
+
+    #[test]
+    fn warm_up_is_not_a_spike() {
+        let steps: Vec<f64> = (0..20).map(f64::from).collect();
+        let mut kl = vec![0.05; 20];
+        kl[0] = 1e-5;
+        let coef = vec![0.1; 20];
+        let nan = vec![f64::NAN; 20];
+        assert!(scan(&cols(&steps, &kl, &coef, &nan), (0.01, 0.15))
+            .0
+            .is_empty());
     }
 
     #[test]

@@ -49,6 +49,14 @@ impl Ring {
         self.buf.is_empty()
     }
 
+    /// Whether `other` has the same capacity, fill and write position, so that the two
+    /// rings pair their values by position (checked when restoring snapshots).
+    pub fn same_shape(&self, other: &Ring) -> bool {
+        self.capacity == other.capacity
+            && self.head == other.head
+            && self.buf.len() == other.buf.len()
+    }
+
     /// The capacity (the window length).
     #[inline]
     pub fn capacity(&self) -> usize {

@@ -302,6 +302,7 @@ impl Layer {
             m.length_reward_spearman = lm.spearman_correlation;
             m.mean_response_length = lm.mean_length;
             m.length_bias_detected = detected;
+            m.length_bias_metrics = Some(lm.clone());
             if anomalous {
                 let s = lm.bias_severity.unwrap_or(0.0);
                 findings.push(Finding::new(

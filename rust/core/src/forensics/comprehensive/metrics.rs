@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::forensics::advantage::AdvantageMetrics;
 use crate::forensics::gradient::GradientMetrics;
 use crate::forensics::kl_schedule::KlScheduleMetrics;
+use crate::forensics::length_bias::LengthBiasMetrics;
 
 /// What one logged step carried. `None` means the step did not log it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -71,6 +72,8 @@ pub struct ComprehensiveMetrics {
     pub length_bias_threshold: Option<f64>,
     /// RLDK's correlation threshold (when enabled).
     pub length_bias_corr_threshold: Option<f64>,
+    /// The length-bias analysis behind these fields (when enabled).
+    pub length_bias_metrics: Option<LengthBiasMetrics>,
 }
 
 impl ComprehensiveMetrics {
@@ -94,6 +97,7 @@ impl ComprehensiveMetrics {
             length_bias_detected: false,
             length_bias_threshold: length_thresholds.map(|t| t.0),
             length_bias_corr_threshold: length_thresholds.map(|t| t.1),
+            length_bias_metrics: None,
         }
     }
 

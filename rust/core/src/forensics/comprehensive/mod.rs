@@ -11,8 +11,8 @@ pub use metrics::{ComprehensiveMetrics, StepInput, COMPREHENSIVE_NUMERIC_FIELDS}
 use crate::error::{check_same_len, Result};
 
 /// Aligned input columns; a column that is `None` was not logged, NaN in a column is a
-/// non-finite value. `response_reward`/`response_length` give one response record per
-/// step (skipped where either is NaN).
+/// non-finite value. `response_reward`/`response_length` (both or neither) give one
+/// response record per step.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StepColumns<'a> {
     /// Logged steps (required).
@@ -73,6 +73,12 @@ impl StepColumns<'_> {
                 check_same_len(what, n, c.len())?;
             }
         }
+        if self.response_reward.is_some() != self.response_length.is_some() {
+            return Err(crate::error::CoreError::param(
+                "response_reward",
+                "give response_reward and response_length together, or neither",
+            ));
+        }
         Ok(())
     }
 
@@ -97,9 +103,10 @@ impl StepColumns<'_> {
         }
     }
 
+    /// The step's response record, as `update` receives it (a non-finite reward or length
+    /// is counted as invalid by the detector, exactly as on the per-step path).
     fn response(&self, i: usize) -> Option<(f64, f64)> {
-        let (r, l) = (self.response_reward?[i], self.response_length?[i]);
-        (r.is_finite() && l.is_finite()).then_some((r, l))
+        Some((self.response_reward?[i], self.response_length?[i]))
     }
 }
 

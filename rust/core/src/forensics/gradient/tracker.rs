@@ -96,6 +96,9 @@ pub struct GradientAnalyzer {
     health: Ring,
     /// Consecutive updates at which the change-point test held.
     change_run: u32,
+    /// Whether the current update added a total (only those advance `change_run`).
+    #[serde(skip)]
+    total_pushed: bool,
     metrics: GradientMetrics,
     events: EventLog,
     history: std::collections::VecDeque<GradientMetrics>,
@@ -127,6 +130,7 @@ impl GradientAnalyzer {
             smoothed: Series::new(5),
             health: Ring::new(SHORT),
             change_run: 0,
+            total_pushed: false,
             metrics: GradientMetrics::empty(),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: std::collections::VecDeque::new(),
@@ -231,6 +235,7 @@ impl GradientAnalyzer {
         if let Some(r) = self.metrics.policy_value_ratio {
             self.ratio.push(step, r);
         }
+        self.total_pushed = t.is_some();
         if let Some(t) = t {
             self.push_total(step, t);
         }
@@ -333,7 +338,9 @@ impl GradientAnalyzer {
         let shifted = change.is_some_and(|xs| change_point(xs, cfg.change_point_sensitivity));
         // A real level shift stays visible as the window slides over it; a noise blip
         // does not: the test must hold at CHANGE_POINT_CONFIRM consecutive updates.
-        self.change_run = if shifted { self.change_run + 1 } else { 0 };
+        if self.total_pushed {
+            self.change_run = if shifted { self.change_run + 1 } else { 0 };
+        }
         let m = &mut self.metrics;
         m.change_point_detected = self.change_run >= CHANGE_POINT_CONFIRM;
     }

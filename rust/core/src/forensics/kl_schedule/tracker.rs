@@ -142,7 +142,7 @@ impl KlScheduleTracker {
             trend_steps: Ring::new(cfg.trend_window),
             trend_r2: None,
             volatility: RollingMoments::new(SHORT_WINDOW, None)?,
-            controller: VecDeque::with_capacity(cfg.controller_window),
+            controller: VecDeque::with_capacity(cfg.controller_window.min(1024)),
             controller_window: None,
             coef_pairs: VecDeque::with_capacity(SHORT_WINDOW),
             acquired: false,
@@ -745,20 +745,30 @@ impl Validate for KlScheduleTracker {
         if self.cfg.validated().is_err() {
             return Err(invalid("KL tracker parameters"));
         }
+        let in_band = self.kl_window.iter().filter(|&x| self.in_band(x)).count();
         if self.kl_window.capacity() != self.cfg.window_size
-            || self.in_band_window > self.kl_window.len()
+            || self.step_window.capacity() != self.cfg.window_size
+            || self.step_window.len() != self.kl_window.len()
+            || self.trend_steps.capacity() != self.cfg.trend_window
+            || in_band != self.in_band_window
             || self.controller.len() > self.cfg.controller_window
             || self.coef_pairs.len() > SHORT_WINDOW
             || self.history.len() > self.cfg.history_size
+            || self.drift.is_some() != self.cfg.enable_drift_tracking
         {
             return Err(invalid("KL tracker windows"));
         }
         self.kl_window.validate()?;
         self.step_window.validate()?;
+        self.trend_steps.validate()?;
         self.trend.validate()?;
         self.volatility.validate()?;
         self.events.validate()?;
         if let Some(d) = &self.drift {
+            if d.scores.capacity() != DRIFT_TREND_SCORES {
+                return Err(invalid("KL drift scores"));
+            }
+            d.scores.validate()?;
             d.detector.validate()?;
             d.reference.validate()?;
             d.current.validate()?;
