@@ -3,7 +3,7 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use rlforensics_core::forensics::advantage::{
     advantage_batch, AdvantageConfig, AdvantageInput, AdvantageMetrics, AdvantageTracker,
     EchoColumns, ADVANTAGE_NUMERIC_FIELDS, PERCENTILES,
@@ -12,8 +12,8 @@ use rlforensics_core::forensics::advantage::{
 use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
-use crate::events::{event_list, step_value};
-use crate::history::history_view;
+use crate::events::step_value;
+use crate::history::{history_view, tracker_methods};
 use crate::pickling::impl_pickle;
 
 /// Sample batches at least this long are fed with the GIL released; shorter ones cost less
@@ -352,16 +352,6 @@ impl PyAdvTracker {
         Ok(d)
     }
 
-    /// Anomaly events in order of onset (all of them, or only the open ones).
-    #[pyo3(signature = (active_only = false))]
-    fn get_anomalies<'py>(
-        &self,
-        py: Python<'py>,
-        active_only: bool,
-    ) -> PyResult<Bound<'py, PyList>> {
-        event_list(py, self.inner.events(), active_only, None, |_| true)
-    }
-
     /// RLDK's summary dict (21 keys); `{}` before any update.
     fn get_summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -398,22 +388,6 @@ impl PyAdvTracker {
         Ok(d)
     }
 
-    /// The latest snapshot.
-    #[getter]
-    fn current_metrics(&self) -> PyAdvMetrics {
-        PyAdvMetrics {
-            inner: self.inner.metrics().clone(),
-        }
-    }
-
-    /// The retained snapshots, oldest first (a read-only view; at most `history_size`).
-    #[getter]
-    fn metrics_history(slf: Bound<'_, Self>) -> AdvHistory {
-        AdvHistory {
-            tracker: slf.unbind(),
-        }
-    }
-
     /// The last `window_size` finite means, oldest first.
     #[getter]
     fn advantage_mean_history(&self) -> Vec<f64> {
@@ -436,18 +410,6 @@ impl PyAdvTracker {
     #[getter]
     fn early_std_level(&self) -> Option<f64> {
         self.inner.early_std_level()
-    }
-
-    /// Updates seen.
-    #[getter]
-    fn total_updates(&self) -> u64 {
-        self.inner.updates()
-    }
-
-    /// Events dropped because more than `max_events` were stored.
-    #[getter]
-    fn dropped_events(&self) -> u64 {
-        self.inner.events().dropped()
     }
 
     #[getter]
@@ -498,6 +460,8 @@ impl_pickle!(PyAdvTracker, "AdvantageStatisticsTracker", |s| {
         c.distribution_window,
     )
 });
+
+tracker_methods!(PyAdvTracker, PyAdvMetrics, AdvHistory);
 
 history_view!(
     AdvHistory,

@@ -2,7 +2,7 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use rlforensics_core::forensics::gradient::{
     gradient_batch, GradientAnalyzer, GradientConfig, GradientMetrics, GRADIENT_NUMERIC_FIELDS,
 };
@@ -10,8 +10,8 @@ use rlforensics_core::forensics::gradient::{
 use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
-use crate::events::{event_list, step_value};
-use crate::history::history_view;
+use crate::events::step_value;
+use crate::history::{history_view, tracker_methods};
 use crate::pickling::impl_pickle;
 
 /// One snapshot of the gradient-norm analyzer (RLDK's 25 fields plus `step` and
@@ -239,16 +239,6 @@ impl PyGradAnalyzer {
         Ok(d)
     }
 
-    /// Anomaly events in order of onset (all of them, or only the open ones).
-    #[pyo3(signature = (active_only = false))]
-    fn get_anomalies<'py>(
-        &self,
-        py: Python<'py>,
-        active_only: bool,
-    ) -> PyResult<Bound<'py, PyList>> {
-        event_list(py, self.inner.events(), active_only, None, |_| true)
-    }
-
     /// RLDK's summary dict (25 keys); `{}` before any update.
     fn get_summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -292,22 +282,6 @@ impl PyGradAnalyzer {
         Ok(d)
     }
 
-    /// The latest snapshot.
-    #[getter]
-    fn current_metrics(&self) -> PyGradMetrics {
-        PyGradMetrics {
-            inner: self.inner.metrics().clone(),
-        }
-    }
-
-    /// The retained snapshots, oldest first (a read-only view; at most `history_size`).
-    #[getter]
-    fn metrics_history(slf: Bound<'_, Self>) -> GradHistory {
-        GradHistory {
-            tracker: slf.unbind(),
-        }
-    }
-
     /// The last `window_size` finite policy norms, oldest first.
     #[getter]
     fn policy_grad_history(&self) -> Vec<f64> {
@@ -324,18 +298,6 @@ impl PyGradAnalyzer {
     #[getter]
     fn total_grad_history(&self) -> Vec<f64> {
         self.inner.total_history()
-    }
-
-    /// Updates seen.
-    #[getter]
-    fn total_updates(&self) -> u64 {
-        self.inner.updates()
-    }
-
-    /// Events dropped because more than `max_events` were stored.
-    #[getter]
-    fn dropped_events(&self) -> u64 {
-        self.inner.events().dropped()
     }
 
     #[getter]
@@ -420,6 +382,8 @@ impl_pickle!(PyGradAnalyzer, "GradientNormsAnalyzer", |s| {
         c.enable_advanced_detection,
     )
 });
+
+tracker_methods!(PyGradAnalyzer, PyGradMetrics, GradHistory);
 
 history_view!(
     GradHistory,

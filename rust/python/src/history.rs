@@ -58,3 +58,54 @@ macro_rules! history_view {
 }
 
 pub(crate) use history_view;
+
+/// The methods every tracker class shares: `get_anomalies`, `current_metrics`,
+/// `metrics_history`, `total_updates` and `dropped_events`, over a core tracker in `inner`
+/// with `events()`, `metrics()` and `updates()`.
+macro_rules! tracker_methods {
+    ($tracker:ty, $metrics:ident, $view:ident) => {
+        #[pyo3::pymethods]
+        impl $tracker {
+            /// Anomaly events in order of onset (all of them, or only the open ones).
+            #[pyo3(signature = (active_only = false))]
+            fn get_anomalies<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                active_only: bool,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyList>> {
+                crate::events::event_list(py, self.inner.events(), active_only, None, |_| true)
+            }
+
+            /// The latest snapshot.
+            #[getter]
+            fn current_metrics(&self) -> $metrics {
+                $metrics {
+                    inner: self.inner.metrics().clone(),
+                }
+            }
+
+            /// The retained snapshots, oldest first (a read-only view; at most
+            /// `history_size`).
+            #[getter]
+            fn metrics_history(slf: pyo3::Bound<'_, Self>) -> $view {
+                $view {
+                    tracker: slf.unbind(),
+                }
+            }
+
+            /// Updates seen.
+            #[getter]
+            fn total_updates(&self) -> u64 {
+                self.inner.updates()
+            }
+
+            /// Events dropped because more than `max_events` were stored.
+            #[getter]
+            fn dropped_events(&self) -> u64 {
+                self.inner.events().dropped()
+            }
+        }
+    };
+}
+
+pub(crate) use tracker_methods;

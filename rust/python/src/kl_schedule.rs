@@ -11,7 +11,7 @@ use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
 use crate::events::{event_list, step_value};
-use crate::history::history_view;
+use crate::history::{history_view, tracker_methods};
 use crate::pickling::impl_pickle;
 
 /// One snapshot of the KL-schedule tracker (RLDK's 27 fields plus `step`,
@@ -248,16 +248,6 @@ impl PyKlTracker {
         Ok(d)
     }
 
-    /// Anomaly events in order of onset (all of them, or only the open ones).
-    #[pyo3(signature = (active_only = false))]
-    fn get_anomalies<'py>(
-        &self,
-        py: Python<'py>,
-        active_only: bool,
-    ) -> PyResult<Bound<'py, PyList>> {
-        event_list(py, self.inner.events(), active_only, None, |_| true)
-    }
-
     /// The drift events only (`kl_drift_detected`, `kl_drift_trend`).
     #[pyo3(signature = (active_only = false))]
     fn get_kl_drift_anomalies<'py>(
@@ -354,22 +344,6 @@ impl PyKlTracker {
         }
     }
 
-    /// The latest snapshot.
-    #[getter]
-    fn current_metrics(&self) -> PyKlMetrics {
-        PyKlMetrics {
-            inner: self.inner.metrics().clone(),
-        }
-    }
-
-    /// The retained snapshots, oldest first (a read-only view; at most `history_size`).
-    #[getter]
-    fn metrics_history(slf: Bound<'_, Self>) -> KlHistory {
-        KlHistory {
-            tracker: slf.unbind(),
-        }
-    }
-
     /// The last `window_size` finite KL values, oldest first.
     #[getter]
     fn kl_history(&self) -> Vec<f64> {
@@ -388,22 +362,10 @@ impl PyKlTracker {
         self.inner.step_history().collect()
     }
 
-    /// Updates seen.
-    #[getter]
-    fn total_updates(&self) -> u64 {
-        self.inner.updates()
-    }
-
     /// Non-finite coefficients seen.
     #[getter]
     fn nonfinite_coef_count(&self) -> u64 {
         self.inner.nonfinite_coef()
-    }
-
-    /// Events dropped because more than `max_events` were stored.
-    #[getter]
-    fn dropped_events(&self) -> u64 {
-        self.inner.events().dropped()
     }
 
     #[getter]
@@ -485,6 +447,8 @@ impl_pickle!(PyKlTracker, "KLScheduleTracker", |s| {
         c.enable_drift_tracking,
     )
 });
+
+tracker_methods!(PyKlTracker, PyKlMetrics, KlHistory);
 
 history_view!(
     KlHistory,
