@@ -425,3 +425,9 @@ def test_two_point_windows_fit_exactly_at_large_step_offsets():
     values = np.array([0.1, 0.3, 0.2, 0.2 + 1e-3])
     r2 = np.array(rolling_trend(steps, values, 2))[2]
     assert np.isnan(r2[0]) and np.all(r2[1:] == 1.0)
+
+
+def test_two_equal_values_around_a_gap_have_no_r2():
+    # Equal values separated by a missing slot are constant: r2 is NaN, not 1.
+    r2 = np.array(rolling_trend(np.arange(3.0), np.array([0.5, np.nan, 0.5]), 3, 2))[2]
+    assert np.isnan(r2[-1])

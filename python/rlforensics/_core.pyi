@@ -728,6 +728,8 @@ class ComprehensiveForensicsCore:
         advantage_samples: _Floats | None = None,
         response_rewards: _Floats | None = None,
         response_lengths: _Floats | None = None,
+        response_reward: _Number | None = None,
+        response_length: _Number | None = None,
     ) -> ComprehensivePPOMetrics: ...
     def update_many(
         self,

@@ -57,7 +57,7 @@ class ResponseReader:
             return float(len(str(text)))
         return math.nan
 
-    def _warn_if_mixed(self) -> None:
+    def warn_if_mixed(self) -> None:
         if self.text_lengths and self.given_lengths and not self._warned:
             self._warned = True
             logger.warning(
@@ -92,7 +92,7 @@ class ResponseReader:
             for rec in payload:
                 if isinstance(rec, Mapping):
                     self._add(rec, rewards, lengths)
-        self._warn_if_mixed()
+        self.warn_if_mixed()
         return rewards, lengths
 
     def _add(self, record: Mapping[str, Any], rewards: list[float], lengths: list[float]) -> None:

@@ -149,13 +149,22 @@ class ComprehensivePPOForensics:
         response_reward: Any = None,
     ) -> ComprehensivePPOMetrics:
         """One logged step (RLDK's 19 arguments). Returns this step's snapshot."""
-        if response_data is None and response_reward is None and not self._pending[0]:
-            # The common live-training call: no response records to read.
+        if response_data is None and not self._pending[0] and (
+            response_reward is None or response_length is not None
+        ):
+            # The common live-training calls: no response record, or one given as a reward
+            # and a length, go to the core directly.
+            if response_reward is not None:
+                self._reader.given_lengths += 1
+                if self._reader.text_lengths:
+                    self._reader.warn_if_mixed()
             return self._core.update(
                 step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
                 value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
                 advantage_max, advantage_median,
                 advantage_samples=None if advantage_samples is None else _samples(advantage_samples),
+                response_reward=response_reward,
+                response_length=response_length if response_reward is not None else None,
             )
         rewards, lengths = self._reader.records(response_data)
         r1, l1 = self._reader.single(response_reward, response_length, response_text)

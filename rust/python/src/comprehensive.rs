@@ -385,7 +385,8 @@ impl PyComprehensive {
         policy_grad_norm = None, value_grad_norm = None, total_grad_norm = None,
         advantage_mean = None, advantage_std = None, advantage_min = None,
         advantage_max = None, advantage_median = None, advantage_samples = None,
-        response_rewards = None, response_lengths = None,
+        response_rewards = None, response_lengths = None, response_reward = None,
+        response_length = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn update(
@@ -408,6 +409,8 @@ impl PyComprehensive {
         advantage_samples: Option<Floats<'_>>,
         response_rewards: Option<Floats<'_>>,
         response_lengths: Option<Floats<'_>>,
+        response_reward: Option<&Bound<'_, PyAny>>,
+        response_length: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyCompMetrics> {
         let input = StepInput {
             step: number("step", step)?,
@@ -425,7 +428,15 @@ impl PyComprehensive {
             advantage_max: opt_number("advantage_max", advantage_max)?,
             advantage_median: opt_number("advantage_median", advantage_median)?,
         };
-        let responses: Vec<(f64, f64)> = match (&response_rewards, &response_lengths) {
+        // One record given as scalars (the common per-step case) skips building arrays; an
+        // unreadable length is NaN (counted as invalid), an unreadable reward an error.
+        let single = opt_number("response_reward", response_reward)?.map(|r| {
+            let length = opt_number("response_length", response_length)
+                .ok()
+                .flatten();
+            (r, length.unwrap_or(f64::NAN))
+        });
+        let mut responses: Vec<(f64, f64)> = match (&response_rewards, &response_lengths) {
             (Some(r), Some(l)) => {
                 let (r, l) = (slice(r), slice(l));
                 if r.len() != l.len() {
@@ -444,6 +455,7 @@ impl PyComprehensive {
                 ))
             }
         };
+        responses.extend(single);
         let samples = advantage_samples.as_ref().map(slice);
         Ok(PyCompMetrics {
             inner: self.step_with(py, input, samples.as_deref(), &responses)?,

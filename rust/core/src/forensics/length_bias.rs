@@ -99,8 +99,9 @@ const RECENT_EVERY: usize = 16;
 const RECENT: usize = 128;
 
 /// Below this many records in the window every update re-analyses (it is cheap there);
-/// above, the per-update analysis runs every `window / 16` new records, which bounds the
-/// amortised cost per record, and queries always re-analyse.
+/// above, the per-update analysis of the whole window runs every `window / 8` new records
+/// (the short horizon, every `RECENT_EVERY`), which bounds the amortised cost per record;
+/// queries always re-analyse.
 const ALWAYS_REFRESH_BELOW: usize = 256;
 
 impl LengthBias {
@@ -184,7 +185,7 @@ impl LengthBias {
     /// Re-analyses when enough new records arrived (see [`ALWAYS_REFRESH_BELOW`]); the
     /// per-update path of the trackers, whose cost stays bounded per record.
     pub fn maybe_refresh(&mut self) {
-        let every = (self.rewards.capacity() / 16).max(1);
+        let every = (self.rewards.capacity() / 8).max(1);
         if self.dirty && (self.rewards.len() < ALWAYS_REFRESH_BELOW || self.since_refresh >= every)
         {
             self.refresh();

@@ -328,8 +328,9 @@ impl TrendSums {
             None
         } else if self.valid == 2 {
             // Two distinct points are fit exactly; the sums' rounding at large step offsets
-            // would otherwise report 0.99999...
-            Some(1.0)
+            // would otherwise report 0.99999... (Equal values between missing slots are no
+            // run, so distinctness is judged by the spread.)
+            (cyy > 0.0).then_some(1.0)
         } else {
             (cyy > 0.0).then(|| (cxy * cxy / (cxx * cyy)).clamp(0.0, 1.0))
         };
