@@ -3,7 +3,6 @@ missing is replaced by a default (RLDK filled a missing KL with 0.0)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,11 +38,13 @@ def lookup(event: Mapping[str, Any], name: str) -> Any:
     return None
 
 
-def as_float(value: Any) -> float:
-    """A number for a scan column; NaN when missing or unreadable."""
+def readable(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing or no number (a string that does not
+    parse, a list). NaN and ±inf are numbers: they stay as they are."""
     if value is None:
-        return math.nan
+        return None
     try:
         return float(value)
     except (TypeError, ValueError):
-        return math.nan
+        return None
+

@@ -32,7 +32,7 @@ from rlforensics._core import (
     KLScheduleTracker,
 )
 from rlforensics._types import AnomalyEvent
-from rlforensics.forensics._events import lookup
+from rlforensics.forensics._events import lookup, readable
 from rlforensics.forensics._responses import ResponseReader
 from rlforensics.forensics.ppo_scan import read_events, scan_columns
 
@@ -57,16 +57,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
-
-
-def _readable(value: Any) -> Any:
-    """A value ``update`` can read, or None for one it cannot (a string that is no number)."""
-    if value is None or isinstance(value, (int, float)):
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _samples(samples: Any) -> Any:
@@ -383,9 +373,9 @@ class ComprehensivePPOForensics:
             step = lookup(event, "step")
             # Unreadable values are skipped, as by the scan (which logs them): a string
             # where a number belongs must not stop the whole scan half-way.
-            args: dict[str, Any] = {name: _readable(lookup(event, name)) for name in _UPDATE_ARGS}
+            args: dict[str, Any] = {name: readable(lookup(event, name)) for name in _UPDATE_ARGS}
             args.update((name, lookup(event, name)) for name in _RESPONSE_ARGS)
-            self.update(_readable(step) if step is not None else index, **args)
+            self.update(readable(step) if step is not None else index, **args)
 
         cols = read_events(events, feed)
         report = scan_columns(cols, self.kl_target, self._core.kl_target_tolerance)

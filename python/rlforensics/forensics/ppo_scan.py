@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rlforensics._core import ppo_scan_columns
-from rlforensics.forensics._events import as_float, lookup
+from rlforensics.forensics._events import lookup, readable
 
 logger = logging.getLogger("rlforensics.forensics")
 
@@ -44,15 +44,16 @@ class EventColumns:
             self.missing_steps += 1
             self.steps.append(float(index))
         else:
-            self.steps.append(as_float(step))
+            number = readable(step)
+            self.steps.append(math.nan if number is None else number)
         for name in _COLUMNS:
             raw = lookup(event, name)
-            value = as_float(raw)
-            if raw is not None and math.isnan(value) and not _is_nan(raw):
+            number = readable(raw)
+            if raw is not None and number is None:
                 self.unreadable[name] = self.unreadable.get(name, 0) + 1
                 if self.first_unreadable is None:
                     self.first_unreadable = (index, name)
-            self.values[name].append(value)
+            self.values[name].append(math.nan if number is None else number)
 
     def report_problems(self) -> None:
         if self.missing_steps:
@@ -68,13 +69,6 @@ class EventColumns:
                 index,
                 name,
             )
-
-
-def _is_nan(value: Any) -> bool:
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def read_events(

@@ -12,7 +12,7 @@ use rlforensics_core::forensics::advantage::{
 use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
-use crate::events::step_value;
+use crate::events::opt_step;
 use crate::history::{history_view, tracker_methods};
 use crate::pickling::impl_pickle;
 
@@ -133,12 +133,7 @@ impl PyAdvMetrics {
     /// Logged step of the update that produced this snapshot (`None` before any).
     #[getter]
     fn step<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let s = self.inner.step;
-        if s.is_nan() {
-            Ok(None)
-        } else {
-            step_value(py, s).map(Some)
-        }
+        opt_step(py, self.inner.step)
     }
 
     /// p5 … p95 of the last `distribution_window` samples; a new dict on every access

@@ -20,7 +20,7 @@ use crate::advantage::{PyAdvMetrics, PyAdvTracker};
 use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, to_py, IntoPy};
-use crate::events::{event_dict, step_value};
+use crate::events::{event_dict, opt_step};
 use crate::gradient::{PyGradAnalyzer, PyGradMetrics};
 use crate::history::history_view;
 use crate::kl_schedule::{PyKlMetrics, PyKlTracker};
@@ -40,12 +40,7 @@ pub struct PyCompMetrics {
 impl PyCompMetrics {
     #[getter]
     fn step<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let s = self.inner.input.step;
-        if s.is_nan() {
-            Ok(None)
-        } else {
-            step_value(py, s).map(Some)
-        }
+        opt_step(py, self.inner.input.step)
     }
     #[getter]
     fn kl(&self) -> Option<f64> {

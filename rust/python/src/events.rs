@@ -15,6 +15,15 @@ pub fn step_value<'py>(py: Python<'py>, s: f64) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
+/// A snapshot's step: `None` before any update (NaN in the core), else as [`step_value`].
+pub fn opt_step<'py>(py: Python<'py>, s: f64) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if s.is_nan() {
+        Ok(None)
+    } else {
+        step_value(py, s).map(Some)
+    }
+}
+
 /// One event as a dict; `tracker` is added when given.
 pub fn event_dict<'py>(
     py: Python<'py>,

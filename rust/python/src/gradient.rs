@@ -10,7 +10,7 @@ use rlforensics_core::forensics::gradient::{
 use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
-use crate::events::step_value;
+use crate::events::opt_step;
 use crate::history::{history_view, tracker_methods};
 use crate::pickling::impl_pickle;
 
@@ -83,12 +83,7 @@ impl PyGradMetrics {
     /// Logged step of the update that produced this snapshot (`None` before any).
     #[getter]
     fn step<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let s = self.inner.step;
-        if s.is_nan() {
-            Ok(None)
-        } else {
-            step_value(py, s).map(Some)
-        }
+        opt_step(py, self.inner.step)
     }
 
     /// Every field as a dict.

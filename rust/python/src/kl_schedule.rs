@@ -10,7 +10,7 @@ use rlforensics_core::forensics::kl_schedule::{
 use crate::arrays::{fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
-use crate::events::{event_list, step_value};
+use crate::events::{event_list, opt_step};
 use crate::history::{history_view, tracker_methods};
 use crate::pickling::impl_pickle;
 
@@ -81,12 +81,7 @@ impl PyKlMetrics {
     /// Logged step of the update that produced this snapshot (`None` before any).
     #[getter]
     fn step<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let s = self.inner.step;
-        if s.is_nan() {
-            Ok(None)
-        } else {
-            step_value(py, s).map(Some)
-        }
+        opt_step(py, self.inner.step)
     }
 
     /// "stable", "increasing" or "decreasing".
