@@ -1,0 +1,137 @@
+//! Cost of each forensics part per step, in nanoseconds, without Python in the way.
+//!
+//! `cargo run --release -p rlforensics-core --example forensics_cost [steps]`
+//!
+//! Feeds the same seeded PPO-shaped columns as `benches/bench_forensics.py` (KL around its
+//! target with an adaptive coefficient, entropy, reward, policy/value gradient norms,
+//! advantage mean/std, one response record per step) to each tracker alone and to the
+//! comprehensive batch path, and prints the median of three runs. The Python benchmark is
+//! the one of record; this one shows where the time goes while working on the core.
+
+use std::time::Instant;
+
+use rlforensics_core::forensics::advantage::{AdvantageConfig, AdvantageInput, AdvantageTracker};
+use rlforensics_core::forensics::comprehensive::{
+    comprehensive_batch, ComprehensiveConfig, ComprehensiveForensics, StepColumns,
+};
+use rlforensics_core::forensics::gradient::{GradientAnalyzer, GradientConfig};
+use rlforensics_core::forensics::kl_schedule::{KlScheduleConfig, KlScheduleTracker};
+use rlforensics_core::forensics::length_bias::LengthBias;
+
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Roughly standard normal (Irwin–Hall of four uniforms).
+    fn normal(&mut self) -> f64 {
+        (self.uniform() + self.uniform() + self.uniform() + self.uniform() - 2.0) * 3f64.sqrt()
+    }
+    fn col(&mut self, n: usize, mut f: impl FnMut(usize, f64) -> f64) -> Vec<f64> {
+        (0..n).map(|i| f(i, self.normal())).collect()
+    }
+}
+
+fn median_ns(n: usize, mut run: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..3)
+        .map(|_| {
+            let t0 = Instant::now();
+            run();
+            t0.elapsed().as_secs_f64() * 1e9 / n as f64
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[1]
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let steps: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let kl = rng.col(n, |_, z| 0.1 + 0.01 * z);
+    let mut c = 0.2;
+    let coef = rng.col(n, |_, z| {
+        c *= (0.01 * z).exp();
+        c
+    });
+    let entropy = rng.col(n, |i, z| 2.0 - 1e-6 * i as f64 + 0.01 * z);
+    let reward_mean = rng.col(n, |_, z| 0.5 + 0.05 * z);
+    let reward_std = rng.col(n, |_, z| 0.3 + 0.01 * z);
+    let pg = rng.col(n, |_, z| 0.5 * (1.0 + 0.05 * z));
+    let vg = rng.col(n, |_, z| 1.5 * (1.0 + 0.05 * z));
+    let am = rng.col(n, |_, z| 0.01 * z);
+    let asd = rng.col(n, |_, z| 1.0 + 0.02 * z);
+    let rr = rng.col(n, |_, z| z);
+    let rl = rng.col(n, |_, u| (210.0 + 110.0 * u).round());
+
+    let kl_ns = median_ns(n, || {
+        let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+        for i in 0..n {
+            t.update(steps[i], Some(kl[i]), Some(coef[i]));
+        }
+    });
+    let grad_ns = median_ns(n, || {
+        let mut g = GradientAnalyzer::new(GradientConfig::default()).unwrap();
+        for i in 0..n {
+            g.update(steps[i], Some(pg[i]), Some(vg[i]), None);
+        }
+    });
+    let adv_ns = median_ns(n, || {
+        let mut a = AdvantageTracker::new(AdvantageConfig::default()).unwrap();
+        for i in 0..n {
+            let input = AdvantageInput {
+                mean: Some(am[i]),
+                std: Some(asd[i]),
+                min: None,
+                max: None,
+                median: None,
+                samples: None,
+            };
+            a.update(steps[i], &input);
+        }
+    });
+    let lb_ns = median_ns(n, || {
+        let mut lb = LengthBias::new(0.35, 1024).unwrap();
+        for i in 0..n {
+            lb.add(rr[i], rl[i]);
+            lb.maybe_refresh();
+        }
+    });
+    let cols = StepColumns {
+        steps: &steps,
+        kl: Some(&kl),
+        kl_coef: Some(&coef),
+        entropy: Some(&entropy),
+        reward_mean: Some(&reward_mean),
+        reward_std: Some(&reward_std),
+        policy_grad_norm: Some(&pg),
+        value_grad_norm: Some(&vg),
+        advantage_mean: Some(&am),
+        advantage_std: Some(&asd),
+        response_reward: Some(&rr),
+        response_length: Some(&rl),
+        ..StepColumns::default()
+    };
+    let all_ns = median_ns(n, || {
+        let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
+        comprehensive_batch(&mut f, &cols).unwrap();
+    });
+    println!("steps: {n}");
+    println!("{:<34}{:>10}", "part", "ns/step");
+    for (name, ns) in [
+        ("KL schedule tracker", kl_ns),
+        ("gradient analyzer (policy+value)", grad_ns),
+        ("advantage tracker (mean+std)", adv_ns),
+        ("length bias (1 response/step)", lb_ns),
+        ("comprehensive batch (all)", all_ns),
+    ] {
+        println!("{name:<34}{ns:>10.0}");
+    }
+}
