@@ -1,11 +1,14 @@
 //! Cost of each forensics part per step, in nanoseconds, without Python in the way.
 //!
-//! `cargo run --release -p rlforensics-core --example forensics_cost [steps]`
+//! `cargo run --release -p rlforensics-core --example forensics_cost [steps] [part]`
+//! (`part`: kl, gradient, advantage, length, all; every part when omitted; one part is
+//! handy under a profiler).
 //!
 //! Feeds the same seeded PPO-shaped columns as `benches/bench_forensics.py` (KL around its
 //! target with an adaptive coefficient, entropy, reward, policy/value gradient norms,
 //! advantage mean/std, one response record per step) to each tracker alone and to the
-//! comprehensive batch path, and prints the median of three runs. The Python benchmark is
+//! comprehensive batch path (each tracker configured as the comprehensive forensics
+//! configures it by default: window 100), and prints the median of three runs. The Python benchmark is
 //! the one of record; this one shows where the time goes while working on the core.
 
 use std::time::Instant;
@@ -36,7 +39,10 @@ impl Rng {
     }
 }
 
-fn median_ns(n: usize, mut run: impl FnMut()) -> f64 {
+fn median_ns(n: usize, enabled: bool, mut run: impl FnMut()) -> f64 {
+    if !enabled {
+        return f64::NAN;
+    }
     let mut t: Vec<f64> = (0..3)
         .map(|_| {
             let t0 = Instant::now();
@@ -53,6 +59,8 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(200_000);
+    let part = std::env::args().nth(2);
+    let on = |name: &str| part.as_deref().is_none_or(|p| p == name);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let steps: Vec<f64> = (0..n).map(|i| i as f64).collect();
     let kl = rng.col(n, |_, z| 0.1 + 0.01 * z);
@@ -71,20 +79,32 @@ fn main() {
     let rr = rng.col(n, |_, z| z);
     let rl = rng.col(n, |_, u| (210.0 + 110.0 * u).round());
 
-    let kl_ns = median_ns(n, || {
-        let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    let kl_ns = median_ns(n, on("kl"), || {
+        let mut t = KlScheduleTracker::new(KlScheduleConfig {
+            window_size: 100,
+            ..KlScheduleConfig::default()
+        })
+        .unwrap();
         for i in 0..n {
             t.update(steps[i], Some(kl[i]), Some(coef[i]));
         }
     });
-    let grad_ns = median_ns(n, || {
-        let mut g = GradientAnalyzer::new(GradientConfig::default()).unwrap();
+    let grad_ns = median_ns(n, on("gradient"), || {
+        let mut g = GradientAnalyzer::new(GradientConfig {
+            window_size: 100,
+            ..GradientConfig::default()
+        })
+        .unwrap();
         for i in 0..n {
             g.update(steps[i], Some(pg[i]), Some(vg[i]), None);
         }
     });
-    let adv_ns = median_ns(n, || {
-        let mut a = AdvantageTracker::new(AdvantageConfig::default()).unwrap();
+    let adv_ns = median_ns(n, on("advantage"), || {
+        let mut a = AdvantageTracker::new(AdvantageConfig {
+            window_size: 100,
+            ..AdvantageConfig::default()
+        })
+        .unwrap();
         for i in 0..n {
             let input = AdvantageInput {
                 mean: Some(am[i]),
@@ -97,7 +117,7 @@ fn main() {
             a.update(steps[i], &input);
         }
     });
-    let lb_ns = median_ns(n, || {
+    let lb_ns = median_ns(n, on("length"), || {
         let mut lb = LengthBias::new(0.35, 1024).unwrap();
         for i in 0..n {
             lb.add(rr[i], rl[i]);
@@ -119,7 +139,7 @@ fn main() {
         response_length: Some(&rl),
         ..StepColumns::default()
     };
-    let all_ns = median_ns(n, || {
+    let all_ns = median_ns(n, on("all"), || {
         let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
         comprehensive_batch(&mut f, &cols).unwrap();
     });

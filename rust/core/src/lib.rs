@@ -18,6 +18,7 @@ pub mod control;
 pub mod drift;
 pub mod error;
 pub mod forensics;
+pub mod ingest;
 pub mod special;
 pub mod state;
 pub mod stats;

@@ -6,6 +6,8 @@
 //! of this object. The public `ComprehensivePPOForensics` (Python) wraps this class and
 //! converts RLDK's response payloads.
 
+use std::sync::Arc;
+
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
@@ -33,7 +35,7 @@ const TAG: &str = "ComprehensivePPOForensics";
 #[pyclass(module = "rlforensics._core", name = "ComprehensivePPOMetrics", frozen)]
 #[derive(Clone, Debug)]
 pub struct PyCompMetrics {
-    pub inner: ComprehensiveMetrics,
+    pub inner: Arc<ComprehensiveMetrics>,
 }
 
 #[pymethods]
@@ -66,21 +68,24 @@ impl PyCompMetrics {
     fn kl_schedule_metrics(&self) -> Option<PyKlMetrics> {
         self.inner
             .kl_schedule_metrics
-            .clone()
+            .as_deref()
+            .cloned()
             .map(|inner| PyKlMetrics { inner })
     }
     #[getter]
     fn gradient_norms_metrics(&self) -> Option<PyGradMetrics> {
         self.inner
             .gradient_norms_metrics
-            .clone()
+            .as_deref()
+            .cloned()
             .map(|inner| PyGradMetrics { inner })
     }
     #[getter]
     fn advantage_statistics_metrics(&self) -> Option<PyAdvMetrics> {
         self.inner
             .advantage_statistics_metrics
-            .clone()
+            .as_deref()
+            .cloned()
             .map(|inner| PyAdvMetrics { inner })
     }
     #[getter]
@@ -283,7 +288,7 @@ impl PyComprehensive {
         input: StepInput,
         samples: Option<&[f64]>,
         responses: &[(f64, f64)],
-    ) -> PyResult<ComprehensiveMetrics> {
+    ) -> PyResult<Arc<ComprehensiveMetrics>> {
         let mut kl = self.kl.as_ref().map(|k| k.borrow_mut(py));
         let mut gradient = self.gradient.as_ref().map(|g| g.borrow_mut(py));
         let mut advantage = self.advantage.as_ref().map(|a| a.borrow_mut(py));

@@ -11,6 +11,7 @@
 //! - Length bias streams (bounded work per update) and raises `length_bias_anomaly`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,9 +63,9 @@ pub struct Layer {
     length_bias: Option<LengthBias>,
     updates: u64,
     nonfinite: u64,
-    metrics: ComprehensiveMetrics,
+    metrics: Arc<ComprehensiveMetrics>,
     events: EventLog,
-    history: VecDeque<ComprehensiveMetrics>,
+    history: VecDeque<Arc<ComprehensiveMetrics>>,
 }
 
 impl ComprehensiveForensics {
@@ -154,8 +155,8 @@ impl ComprehensiveForensics {
         &self.layer.events
     }
 
-    /// The latest snapshot.
-    pub fn metrics(&self) -> &ComprehensiveMetrics {
+    /// The latest snapshot (shared: cloning the `Arc` is cheap).
+    pub fn metrics(&self) -> &Arc<ComprehensiveMetrics> {
         &self.layer.metrics
     }
 
@@ -166,7 +167,7 @@ impl ComprehensiveForensics {
         input: StepInput,
         advantage_samples: Option<&[f64]>,
         responses: &[(f64, f64)],
-    ) -> &ComprehensiveMetrics {
+    ) -> &Arc<ComprehensiveMetrics> {
         let trackers = Trackers {
             kl: self.kl.as_mut(),
             gradient: self.gradient.as_mut(),
@@ -192,7 +193,7 @@ impl Layer {
             length_bias,
             updates: 0,
             nonfinite: 0,
-            metrics: ComprehensiveMetrics::empty(thresholds),
+            metrics: Arc::new(ComprehensiveMetrics::empty(thresholds)),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: VecDeque::new(),
             cfg,
@@ -225,13 +226,13 @@ impl Layer {
         &self.events
     }
 
-    /// The latest snapshot.
-    pub fn metrics(&self) -> &ComprehensiveMetrics {
+    /// The latest snapshot (shared: cloning the `Arc` is cheap).
+    pub fn metrics(&self) -> &Arc<ComprehensiveMetrics> {
         &self.metrics
     }
 
     /// The retained snapshots, oldest first.
-    pub fn history(&self) -> &VecDeque<ComprehensiveMetrics> {
+    pub fn history(&self) -> &VecDeque<Arc<ComprehensiveMetrics>> {
         &self.history
     }
 
@@ -242,7 +243,7 @@ impl Layer {
         input: StepInput,
         advantage_samples: Option<&[f64]>,
         responses: &[(f64, f64)],
-    ) -> &ComprehensiveMetrics {
+    ) -> &Arc<ComprehensiveMetrics> {
         self.updates += 1;
         let step = input.step;
         let mut m = ComprehensiveMetrics::empty(
@@ -258,7 +259,8 @@ impl Layer {
         } = trackers;
         if let Some(kl) = kl.as_deref_mut() {
             if input.kl.is_some() || input.kl_coef.is_some() {
-                m.kl_schedule_metrics = Some(kl.update(step, input.kl, input.kl_coef).clone());
+                m.kl_schedule_metrics =
+                    Some(Arc::new(kl.update(step, input.kl, input.kl_coef).clone()));
             }
         }
         if let Some(g) = gradient.as_deref_mut() {
@@ -268,7 +270,7 @@ impl Layer {
                 input.total_grad_norm,
             );
             if p.is_some() || v.is_some() || t.is_some() {
-                m.gradient_norms_metrics = Some(g.update(step, p, v, t).clone());
+                m.gradient_norms_metrics = Some(Arc::new(g.update(step, p, v, t).clone()));
             }
         }
         if let Some(a) = advantage.as_deref_mut() {
@@ -284,7 +286,7 @@ impl Layer {
                     median: input.advantage_median,
                     samples: advantage_samples,
                 };
-                m.advantage_statistics_metrics = Some(a.update(step, &ai).clone());
+                m.advantage_statistics_metrics = Some(Arc::new(a.update(step, &ai).clone()));
             }
         }
         let mut findings = self.input_findings(&input);
@@ -294,17 +296,15 @@ impl Layer {
                 lb.add(r, l);
             }
             lb.maybe_refresh();
-            let detected = lb.detected();
-            let anomalous = lb.anomalous();
             let lm = lb.cached();
             m.length_bias_score = lm.bias_severity;
             m.length_reward_correlation = lm.pearson_correlation;
             m.length_reward_spearman = lm.spearman_correlation;
             m.mean_response_length = lm.mean_length;
-            m.length_bias_detected = detected;
-            m.length_bias_metrics = Some(lm.clone());
-            if anomalous {
-                let s = lm.bias_severity.unwrap_or(0.0);
+            m.length_bias_detected = lb.detected();
+            m.length_bias_metrics = Some(Arc::clone(lm));
+            if let Some(e) = lb.evidence() {
+                let s = e.bias_severity.unwrap_or(0.0);
                 findings.push(Finding::new(
                     "length_bias_anomaly",
                     Severity::Warning,
@@ -313,8 +313,8 @@ impl Layer {
                     format!(
                         "reward favours response length: severity {s:.3}, Pearson {:.3} over \
                          the last {} responses",
-                        m.length_reward_correlation.unwrap_or(f64::NAN),
-                        lm.valid_sample_count
+                        e.pearson_correlation.unwrap_or(f64::NAN),
+                        e.valid_sample_count
                     ),
                 ));
             }
@@ -326,10 +326,10 @@ impl Layer {
             advantage.as_deref(),
             &mut m,
         );
-        self.metrics = m;
+        self.metrics = Arc::new(m);
         crate::forensics::push_capped(
             &mut self.history,
-            self.metrics.clone(),
+            Arc::clone(&self.metrics),
             self.cfg.history_size,
         );
         &self.metrics
@@ -388,8 +388,11 @@ fn scores(
 }
 
 fn mean_of(parts: &[Option<f64>]) -> Option<f64> {
-    let vals: Vec<f64> = parts.iter().flatten().copied().collect();
-    (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+    let (n, sum) = parts
+        .iter()
+        .flatten()
+        .fold((0usize, 0.0), |(n, s), v| (n + 1, s + v));
+    (n > 0).then(|| sum / n as f64)
 }
 
 impl Validate for ComprehensiveForensics {

@@ -1,5 +1,7 @@
 //! The per-step snapshot of the comprehensive forensics: RLDK's `ComprehensivePPOMetrics`.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::forensics::advantage::AdvantageMetrics;
@@ -41,17 +43,18 @@ pub struct StepInput {
 }
 
 /// One snapshot: the inputs as given, the trackers updated at this step, the overall
-/// scores and the length-bias mirror fields.
+/// scores and the length-bias mirror fields. The nested analyses are shared (`Arc`), so
+/// that keeping a snapshot per step does not copy them again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComprehensiveMetrics {
     /// The inputs of this step.
     pub input: StepInput,
     /// The KL tracker's snapshot, when it was updated at this step.
-    pub kl_schedule_metrics: Option<KlScheduleMetrics>,
+    pub kl_schedule_metrics: Option<Arc<KlScheduleMetrics>>,
     /// The gradient analyzer's snapshot, when it was updated at this step.
-    pub gradient_norms_metrics: Option<GradientMetrics>,
+    pub gradient_norms_metrics: Option<Arc<GradientMetrics>>,
     /// The advantage tracker's snapshot, when it was updated at this step.
-    pub advantage_statistics_metrics: Option<AdvantageMetrics>,
+    pub advantage_statistics_metrics: Option<Arc<AdvantageMetrics>>,
     /// Mean of the trackers' health scores that have data.
     pub overall_health_score: Option<f64>,
     /// Mean of target-range stability, 1 − KL drift score and gradient training stability.
@@ -72,8 +75,9 @@ pub struct ComprehensiveMetrics {
     pub length_bias_threshold: Option<f64>,
     /// RLDK's correlation threshold (when enabled).
     pub length_bias_corr_threshold: Option<f64>,
-    /// The length-bias analysis behind these fields (when enabled).
-    pub length_bias_metrics: Option<LengthBiasMetrics>,
+    /// The length-bias analysis behind these fields (when enabled), shared with the
+    /// detector and every snapshot taken since it was last refreshed.
+    pub length_bias_metrics: Option<Arc<LengthBiasMetrics>>,
 }
 
 impl ComprehensiveMetrics {

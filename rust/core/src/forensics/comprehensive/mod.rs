@@ -120,8 +120,8 @@ pub fn comprehensive_batch(
     let n = cols.steps.len();
     let mut out = vec![Vec::with_capacity(n); COMPREHENSIVE_NUMERIC_FIELDS.len()];
     for i in 0..n {
-        let responses: Vec<(f64, f64)> = cols.response(i).into_iter().collect();
-        let row = forensics.update(cols.row(i), None, &responses);
+        let response = cols.response(i);
+        let row = forensics.update(cols.row(i), None, response.as_slice());
         for (col, v) in out.iter_mut().zip(row.numeric()) {
             col.push(v);
         }

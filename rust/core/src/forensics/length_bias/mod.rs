@@ -1,0 +1,352 @@
+//! Length-bias detection: does the reward favour long (or short) responses?
+//!
+//! RLDK re-ran its whole detector over every record ever seen at each update (O(N) per
+//! update, O(N²) per run). Here records stream in, and the work per record is O(1) except
+//! when there is something to look at:
+//! - the whole-run correlation is exact and O(1) per record;
+//! - the full analysis (ranks, quartiles, ODIN, severity) covers the last `window` valid
+//!   records; on the per-update path it runs every `window / 2` records, and every
+//!   `window / 8` while the window's correlation (kept in O(1) per record) is significant;
+//!   queries always re-analyse;
+//! - so that a bias that starts late is seen within tens of records, the last `SHORT`
+//!   records are analysed too, but only when their O(1) correlation is significant at the
+//!   anomaly's 1% level (a necessary condition of the anomaly), at most every
+//!   `SHORT_EVERY` records.
+//!
+//! Spearman's ranks average ties (RLDK's fallback did not), and the recommendations never
+//! say "no bias" next to a positive ODIN flag.
+
+mod analysis;
+mod window;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use self::window::PairWindow;
+use crate::control::Bivariate;
+use crate::error::{CoreError, Result};
+use crate::special::correlation_p_value;
+use crate::state::{invalid, Validate};
+
+/// Valid records in the window that an anomaly needs, besides a significant correlation.
+pub const MIN_ANOMALY_SAMPLES: usize = 20;
+
+/// One length quartile of the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quartile {
+    /// Lower edge.
+    pub length_min: f64,
+    /// Upper edge.
+    pub length_max: f64,
+    /// Mean reward in the bin (`None` when empty).
+    pub mean_reward: Option<f64>,
+    /// Mean length in the bin.
+    pub mean_length: Option<f64>,
+    /// Records in the bin.
+    pub count: usize,
+}
+
+/// RLDK's 16 `LengthBiasMetrics` fields plus the whole-run correlation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LengthBiasMetrics {
+    /// Records offered (valid or not).
+    pub response_count: u64,
+    /// Valid records in the analysed window.
+    pub valid_sample_count: usize,
+    /// Mean length over the window.
+    pub mean_length: Option<f64>,
+    /// Mean reward over the window.
+    pub mean_reward: Option<f64>,
+    /// Pearson correlation of length and reward over the window.
+    pub pearson_correlation: Option<f64>,
+    /// Its two-sided p-value.
+    pub pearson_pvalue: Option<f64>,
+    /// Spearman correlation (tie-averaged ranks).
+    pub spearman_correlation: Option<f64>,
+    /// Its two-sided p-value (t approximation, as scipy).
+    pub spearman_pvalue: Option<f64>,
+    /// η² of reward explained by length quartile.
+    pub variance_explained: Option<f64>,
+    /// q1..q4 of length with their mean reward.
+    pub quartile_metrics: Vec<Quartile>,
+    /// Σ reward / Σ length.
+    pub odin_reward_per_token: Option<f64>,
+    /// mean reward / mean length.
+    pub odin_efficiency: Option<f64>,
+    /// Long responses (≥ median length) out-score short ones by > 10% of mean |reward|.
+    pub odin_optimization_flag: bool,
+    /// Human-readable patterns.
+    pub optimization_patterns: Vec<String>,
+    /// clamp(0.6·max |correlation| + 0.4·η², 0, 1).
+    pub bias_severity: Option<f64>,
+    /// What to do about it.
+    pub recommendations: Vec<String>,
+    /// Pearson correlation over every valid record of the run (not an RLDK field).
+    pub whole_run_pearson: Option<f64>,
+}
+
+/// Streaming length-bias detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LengthBias {
+    threshold: f64,
+    window: PairWindow,
+    short: PairWindow,
+    whole: Bivariate,
+    response_count: u64,
+    invalid: u64,
+    /// Valid records since the last full analysis.
+    since_refresh: usize,
+    /// The last full analysis (shared with the snapshots that carry it).
+    metrics: Arc<LengthBiasMetrics>,
+    /// The analysis of the last `SHORT` records, while their correlation is significant.
+    recent: Option<LengthBiasMetrics>,
+    /// Valid records since `recent` was computed.
+    since_recent: usize,
+    /// |r| at which a full window, and a full short horizon, is significant at `ALPHA`.
+    critical_r: (f64, f64),
+}
+
+/// Records of the short horizon that the anomaly also looks at.
+const SHORT: usize = 64;
+
+/// Valid records between two analyses of the short horizon while it stays significant.
+const SHORT_EVERY: usize = 4;
+
+/// The anomaly's significance level.
+const ALPHA: f64 = 0.01;
+
+/// Below this many records in the window every update re-analyses (it is cheap there).
+const ALWAYS_REFRESH_BELOW: usize = 256;
+
+/// |r| above which `n` pairs are significant at `ALPHA` (two-sided), found by bisection on
+/// the p-value (decreasing in |r|); a hair below the exact value, so that the O(1)
+/// correlation, which may differ from a fresh pass by rounding, never misses a case.
+fn critical_correlation(n: usize) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if correlation_p_value(mid, n).is_some_and(|p| p < ALPHA) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    lo * (1.0 - 1e-9)
+}
+
+impl LengthBias {
+    /// A detector that calls severity ≥ `threshold` detected, over the last `window` records.
+    pub fn new(threshold: f64, window: usize) -> Result<Self> {
+        if !(threshold.is_finite() && (0.0..=1.0).contains(&threshold)) {
+            return Err(CoreError::param(
+                "length_bias_threshold",
+                format!("must lie in [0, 1], got {threshold}"),
+            ));
+        }
+        if window < 2 {
+            return Err(CoreError::param(
+                "length_bias_window",
+                format!("must be at least 2, got {window}"),
+            ));
+        }
+        Ok(LengthBias {
+            threshold,
+            window: PairWindow::new(window),
+            short: PairWindow::new(SHORT.min(window)),
+            whole: Bivariate::default(),
+            response_count: 0,
+            invalid: 0,
+            since_refresh: 0,
+            metrics: Arc::new(LengthBiasMetrics::default()),
+            recent: None,
+            since_recent: 0,
+            critical_r: (
+                critical_correlation(window),
+                critical_correlation(SHORT.min(window)),
+            ),
+        })
+    }
+
+    /// The detection threshold on severity.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// RLDK's correlation threshold: clamp(threshold + 0.05, 0.2, 0.6).
+    pub fn corr_threshold(&self) -> f64 {
+        (self.threshold + 0.05).clamp(0.2, 0.6)
+    }
+
+    /// Records whose reward or length was missing or non-finite.
+    pub fn invalid(&self) -> u64 {
+        self.invalid
+    }
+
+    /// Adds one record; a non-finite reward or length (NaN for "not given") is counted
+    /// as invalid and not analysed.
+    pub fn add(&mut self, reward: f64, length: f64) {
+        self.response_count += 1;
+        if reward.is_finite() && length.is_finite() {
+            self.window.push(length, reward);
+            self.short.push(length, reward);
+            self.whole.update(length, reward);
+            self.since_refresh += 1;
+            self.since_recent += 1;
+        } else {
+            self.invalid += 1;
+        }
+    }
+
+    fn refresh(&mut self) {
+        let (l, r) = (self.window.lengths(), self.window.rewards());
+        let l: Vec<f64> = l.iter().collect();
+        let r: Vec<f64> = r.iter().collect();
+        let mut m = analysis::analyse(&r, &l, self.whole.correlation());
+        m.response_count = self.response_count;
+        self.metrics = Arc::new(m);
+        self.since_refresh = 0;
+    }
+
+    /// The analysis of the current window, brought up to date.
+    pub fn metrics(&mut self) -> &LengthBiasMetrics {
+        if self.since_refresh > 0 {
+            self.refresh();
+        }
+        if self.metrics.response_count != self.response_count {
+            Arc::make_mut(&mut self.metrics).response_count = self.response_count;
+        }
+        &self.metrics
+    }
+
+    /// Whether the correlation over the pairs of a full `w` can be significant at `ALPHA`,
+    /// given its critical |r|.
+    fn significant(w: &PairWindow, critical: f64) -> bool {
+        w.is_full() && w.correlation().is_some_and(|r| r.abs() >= critical)
+    }
+
+    /// The per-update path: re-analyses the window when due (see the module notes) and the
+    /// short horizon when it may hold evidence; bounded work per record.
+    pub fn maybe_refresh(&mut self) {
+        let cap = self.window.capacity();
+        let n = self.window.len();
+        let due = self.since_refresh > 0
+            && (n < ALWAYS_REFRESH_BELOW
+                || self.since_refresh >= (cap / 2).max(1)
+                || (self.since_refresh >= (cap / 8).max(1)
+                    && (n < cap || Self::significant(&self.window, self.critical_r.0))));
+        if due {
+            self.refresh();
+        }
+        // The short horizon adds nothing until the window holds more than it.
+        if n <= SHORT || !Self::significant(&self.short, self.critical_r.1) {
+            self.recent = None;
+        } else if self.recent.is_none() || self.since_recent >= SHORT_EVERY {
+            let l: Vec<f64> = self.short.lengths().iter().collect();
+            let r: Vec<f64> = self.short.rewards().iter().collect();
+            self.recent = Some(analysis::analyse(&r, &l, self.whole.correlation()));
+            self.since_recent = 0;
+        }
+    }
+
+    /// The latest analysis, as last refreshed (shared: cloning the `Arc` is cheap).
+    pub fn cached(&self) -> &Arc<LengthBiasMetrics> {
+        &self.metrics
+    }
+
+    /// Whether the latest analysis crosses the threshold.
+    pub fn detected(&self) -> bool {
+        let m = &self.metrics;
+        m.valid_sample_count > 0 && m.bias_severity.is_some_and(|s| s >= self.threshold)
+    }
+
+    /// Strong enough evidence for an anomaly: detected, significant, enough records.
+    /// Over the whole window or, so that a bias that starts late is seen quickly, over
+    /// the last `SHORT` records.
+    pub fn anomalous(&self) -> bool {
+        self.evidence().is_some()
+    }
+
+    /// The analysis that holds the anomaly's evidence (the window's first), if any.
+    pub fn evidence(&self) -> Option<&LengthBiasMetrics> {
+        let holds = |m: &LengthBiasMetrics| {
+            m.valid_sample_count >= MIN_ANOMALY_SAMPLES
+                && m.bias_severity.is_some_and(|s| s >= self.threshold)
+                && m.pearson_pvalue
+                    .or(m.spearman_pvalue)
+                    .is_some_and(|p| p < ALPHA)
+        };
+        Some(&*self.metrics)
+            .filter(|m| holds(m))
+            .or(self.recent.as_ref().filter(|m| holds(m)))
+    }
+}
+
+impl Validate for LengthBias {
+    fn validate(&self) -> Result<()> {
+        self.window.validate()?;
+        self.short.validate()?;
+        let r_ok = |r: f64| r > 0.0 && r <= 1.0;
+        if self.short.capacity() != SHORT.min(self.window.capacity())
+            || !(0.0..=1.0).contains(&self.threshold)
+            || !r_ok(self.critical_r.0)
+            || !r_ok(self.critical_r.1)
+        {
+            return Err(invalid("length-bias state"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::analysis::ranks;
+    use super::*;
+
+    #[test]
+    fn monotone_batch_is_detected() {
+        let mut lb = LengthBias::new(0.3, 4096).unwrap();
+        for i in 0..6 {
+            lb.add(f64::from(i) * 0.2, f64::from(10 + 10 * i));
+        }
+        lb.maybe_refresh();
+        assert!(lb.detected());
+        let m = lb.metrics().clone();
+        assert!((m.pearson_correlation.unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(m.spearman_correlation, Some(1.0));
+        assert!(m.bias_severity.unwrap() > 0.3);
+        assert!(!lb.anomalous(), "6 records are too few for an anomaly");
+    }
+
+    #[test]
+    fn ties_are_averaged_and_invalid_records_counted() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+        let mut lb = LengthBias::new(0.35, 8).unwrap();
+        lb.add(f64::NAN, 3.0);
+        lb.add(1.0, f64::NAN);
+        assert_eq!(lb.invalid(), 2);
+        assert_eq!(lb.metrics().response_count, 2);
+        assert_eq!(lb.metrics().valid_sample_count, 0);
+        assert!(!lb.detected());
+    }
+
+    #[test]
+    fn window_bounds_the_work_and_whole_run_correlation_is_exact() {
+        let mut lb = LengthBias::new(0.35, 100).unwrap();
+        for i in 0..1000 {
+            let len = f64::from(i % 50);
+            lb.add(if i < 900 { 0.0 } else { len }, len);
+        }
+        let m = lb.metrics().clone();
+        assert_eq!(m.valid_sample_count, 100);
+        assert!(m.pearson_correlation.unwrap() > 0.99);
+        lb.maybe_refresh();
+        assert!(m.whole_run_pearson.unwrap() < 0.5);
+        assert!(lb.anomalous());
+        assert_eq!(m.quartile_metrics.len(), 4);
+        assert_eq!(
+            m.quartile_metrics.iter().map(|q| q.count).sum::<usize>(),
+            100
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! Readers of training logs. Each streams its file, keeps going past damage, and reports
+//! every problem with its location.
+
+pub mod crc32c;
+pub mod problem;
+pub mod protobuf;
+pub mod tensorboard;
+pub mod tfrecord;
+
+pub use problem::{InputProblem, ProblemKind};
