@@ -3,6 +3,7 @@
 mod config;
 mod metrics;
 mod tracker;
+mod window;
 
 pub use config::GradientConfig;
 pub use metrics::{GradientMetrics, GRADIENT_NUMERIC_FIELDS};
