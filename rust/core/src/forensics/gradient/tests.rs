@@ -248,3 +248,35 @@ fn rebuilt_caches_change_nothing() {
     // Bytes, not `==`: the metrics keep the NaN that was logged, and NaN != NaN.
     assert_eq!(to_bytes("G", &kept), to_bytes("G", &restored));
 }
+
+#[test]
+fn vanishing_is_relative_to_the_runs_early_level() {
+    // A healthy total norm of about 0.5 collapses 500-fold at step 300, to 1e-3: RLDK's
+    // absolute 0.001 would never see it.
+    let mut rng = Noise(11);
+    let mut a = GradientAnalyzer::new(GradientConfig::default()).unwrap();
+    for i in 0..300 {
+        a.update(i as f64, None, None, Some(0.5 * (1.0 + 0.1 * rng.normal())));
+    }
+    assert!(!kinds(&a).contains(&"vanishing_gradient_anomaly".to_string()));
+    assert!((a.vanishing_floor() - 5e-3).abs() < 1e-3, "{}", a.vanishing_floor());
+    for i in 300..320 {
+        a.update(i as f64, None, None, Some(1e-3 * (1.0 + 0.1 * rng.normal())));
+    }
+    let e = a
+        .events()
+        .events()
+        .find(|e| e.kind == "vanishing_gradient_anomaly")
+        .expect("vanishing gradients are detected");
+    assert!(e.first_step <= 302.0, "onset {}", e.first_step);
+    assert_eq!(e.severity, Severity::Critical);
+    // The floor never drops below the configured absolute threshold.
+    let mut b = GradientAnalyzer::new(GradientConfig::default()).unwrap();
+    for i in 0..50 {
+        b.update(i as f64, None, None, Some(1e-2));
+    }
+    assert_eq!(b.vanishing_floor(), 1e-3);
+    // It survives a round trip.
+    let c: GradientAnalyzer = from_bytes("G", &to_bytes("G", &a)).unwrap();
+    assert_eq!(c.vanishing_floor(), a.vanishing_floor());
+}

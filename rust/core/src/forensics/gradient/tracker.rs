@@ -13,6 +13,9 @@
 //!   window, every step with the comprehensive one).
 //! - A change point needs a two-sample t statistic above 4 *and* a relative level shift
 //!   above `change_point_sensitivity` (RLDK flagged 0.1 σ shifts: 85% of healthy steps).
+//! - A norm vanishes below `vanishing_threshold` *or* two orders of magnitude below the run's
+//!   early level (the median of its first 20 totals): RLDK's absolute 0.001 does not transfer
+//!   between models, whose healthy norms range from 1e-2 to 1e2.
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +44,10 @@ const BASELINE_MIN: usize = 20;
 const CHANGE_POINT_CONFIRM: u32 = 3;
 /// |t| a change point needs.
 const CHANGE_POINT_T: f64 = 4.0;
+/// Totals behind the run's early level.
+const EARLY_TOTALS: usize = 20;
+/// A total this far below the early level counts as vanishing.
+pub const RELATIVE_VANISHING: f64 = 0.01;
 
 /// The ratio trend and its size relative to the ratio's level: computed once per update for
 /// the metrics, the training-stability score and the ratio-trend rule.
@@ -72,6 +79,9 @@ pub struct GradientAnalyzer {
     /// Whether the current update added a total (only those advance `change_run`).
     #[serde(skip)]
     total_pushed: bool,
+    /// The run's first `EARLY_TOTALS` totals, then their median as `early_level`.
+    early: Vec<f64>,
+    early_level: Option<f64>,
     metrics: GradientMetrics,
     events: EventLog,
     history: std::collections::VecDeque<GradientMetrics>,
@@ -107,6 +117,8 @@ impl GradientAnalyzer {
             health: Ring::new(SHORT),
             change_run: 0,
             total_pushed: false,
+            early: Vec::with_capacity(EARLY_TOTALS),
+            early_level: None,
             metrics: GradientMetrics::empty(),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: std::collections::VecDeque::new(),
@@ -236,8 +248,23 @@ impl GradientAnalyzer {
         &self.metrics
     }
 
+    /// Below this a total norm counts as vanishing: the configured threshold, raised to
+    /// `RELATIVE_VANISHING` times the run's early level once that is known.
+    pub fn vanishing_floor(&self) -> f64 {
+        let rel = self.early_level.map_or(0.0, |l| RELATIVE_VANISHING * l);
+        self.cfg.vanishing_threshold.max(rel)
+    }
+
     fn push_total(&mut self, step: f64, t: f64) {
         self.total_samples += 1;
+        if self.early_level.is_none() {
+            self.early.push(t);
+            if self.early.len() == EARLY_TOTALS {
+                let mut e = self.early.clone();
+                e.sort_by(f64::total_cmp);
+                self.early_level = crate::forensics::small::sorted_percentile(&e, 50.0);
+            }
+        }
         self.total
             .push_sorted(step, t, &mut self.derived.total_sorted, SHORT);
         // The latest SHORT totals are judged against the baseline of those before them.
@@ -276,12 +303,10 @@ impl GradientAnalyzer {
         let [policy_fit, value_fit, ratio_fit] =
             trends([&self.policy, &self.value, &self.ratio], cfg.trend_window);
         let balance = self.derived.balance(&self.ratio);
+        let floor = self.vanishing_floor();
         let m = &mut self.metrics;
-        m.gradient_flow_health = short_t.map(|xs| {
-            fraction(xs, |x| {
-                x >= cfg.vanishing_threshold && x <= cfg.exploding_threshold
-            })
-        });
+        m.gradient_flow_health =
+            short_t.map(|xs| fraction(xs, |x| x >= floor && x <= cfg.exploding_threshold));
         m.gradient_balance = balance;
         m.gradient_stability = match (self.policy.last(SHORT), self.value.last(SHORT)) {
             (Some(ps), Some(vs)) => match (stability(ps), stability(vs)) {
@@ -294,7 +319,7 @@ impl GradientAnalyzer {
         m.value_grad_trend = value_fit.map(|t| t.0);
         m.ratio_trend = ratio_fit.map(|t| t.0);
         m.exploding_gradient_risk = risk_t.map(|xs| fraction(xs, |x| x > cfg.exploding_threshold));
-        m.vanishing_gradient_risk = risk_t.map(|xs| fraction(xs, |x| x < cfg.vanishing_threshold));
+        m.vanishing_gradient_risk = risk_t.map(|xs| fraction(xs, |x| x < floor));
         let lo = cfg.imbalance_threshold;
         m.gradient_imbalance_risk = self
             .ratio
@@ -427,6 +452,13 @@ impl Validate for GradientAnalyzer {
     fn validate(&self) -> Result<()> {
         if self.cfg.validated().is_err() || self.history.len() > self.cfg.history_size {
             return Err(invalid("gradient analyzer parameters"));
+        }
+        let early_ok = match self.early_level {
+            None => self.early.len() < EARLY_TOTALS,
+            Some(l) => self.early.len() == EARLY_TOTALS && l.is_finite() && l >= 0.0,
+        };
+        if !early_ok {
+            return Err(invalid("gradient analyzer's early level"));
         }
         for s in [
             &self.policy,

@@ -47,9 +47,10 @@ impl GradientAnalyzer {
                 r,
                 Some(0.2),
                 format!(
-                    "{:.0}% of the last {RISK} total gradient norms are below {}",
+                    "{:.0}% of the last {RISK} total gradient norms are below {:.3e} (the \
+                     larger of vanishing_threshold and 1% of the run's early level)",
                     pct(r),
-                    cfg.vanishing_threshold
+                    self.vanishing_floor()
                 ),
             ));
         }
