@@ -2,8 +2,15 @@
 //! every problem with its location.
 
 pub mod crc32c;
+pub mod csv;
+pub mod fxhash;
+pub mod json;
+pub mod json_doc;
+pub mod jsonl;
 pub mod problem;
 pub mod protobuf;
+pub mod records;
+pub mod table;
 pub mod tensorboard;
 pub mod tfrecord;
 

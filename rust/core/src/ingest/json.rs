@@ -1,0 +1,347 @@
+//! A JSON walker for log records: objects of numbers, strings, nulls and nested objects, read
+//! straight from bytes without building a document. Nested objects are flattened to dotted
+//! keys (RLDK's `json_normalize(sep='.')`); arrays are skipped. Python's bare `NaN`,
+//! `Infinity` and `-Infinity` tokens (what `json.dumps` writes for non-finite floats, and
+//! what `trainer_state.json` holds) are numbers here.
+
+use std::borrow::Cow;
+
+/// A leaf value of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leaf<'a> {
+    /// A number (bare tokens included).
+    Number(f64),
+    /// A string, unescaped.
+    Str(Cow<'a, str>),
+    /// `true` / `false`.
+    Bool(bool),
+    /// `null`.
+    Null,
+}
+
+/// Where and why a record failed to parse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    /// Byte position in the parsed buffer.
+    pub pos: usize,
+    /// What was expected or found.
+    pub what: &'static str,
+}
+
+type Res<T> = Result<T, SyntaxError>;
+
+fn err<T>(pos: usize, what: &'static str) -> Res<T> {
+    Err(SyntaxError { pos, what })
+}
+
+/// Nesting beyond this is refused (a log record is flat or shallow; this bounds recursion
+/// on hostile input).
+const MAX_DEPTH: usize = 32;
+
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// Position after the literal `lit` at `i`.
+fn literal(b: &[u8], i: usize, lit: &'static [u8]) -> Res<usize> {
+    if b.get(i..i + lit.len()) == Some(lit) {
+        Ok(i + lit.len())
+    } else {
+        err(i, "unknown literal")
+    }
+}
+
+/// Parses the string starting at the quote at `i`; returns it and the position after it.
+fn string(b: &[u8], i: usize) -> Res<(Cow<'_, str>, usize)> {
+    debug_assert_eq!(b.get(i), Some(&b'"'));
+    let start = i + 1;
+    let mut j = start;
+    // Fast path: no escapes, borrow the bytes.
+    while j < b.len() {
+        match b[j] {
+            b'"' => {
+                let s = std::str::from_utf8(&b[start..j])
+                    .map_err(|_| SyntaxError { pos: start, what: "string is not UTF-8" })?;
+                return Ok((Cow::Borrowed(s), j + 1));
+            }
+            b'\\' => break,
+            _ => j += 1,
+        }
+    }
+    let mut out: Vec<u8> = b[start..j.min(b.len())].to_vec();
+    while j < b.len() {
+        match b[j] {
+            b'"' => {
+                let s = String::from_utf8(out)
+                    .map_err(|_| SyntaxError { pos: start, what: "string is not UTF-8" })?;
+                return Ok((Cow::Owned(s), j + 1));
+            }
+            b'\\' => {
+                let e = *b.get(j + 1).ok_or(SyntaxError { pos: j, what: "unterminated string" })?;
+                j += 2;
+                match e {
+                    b'"' | b'\\' | b'/' => out.push(e),
+                    b'b' => out.push(8),
+                    b'f' => out.push(12),
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'u' => {
+                        let (c, next) = unicode_escape(b, j)?;
+                        j = next;
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    }
+                    _ => return err(j - 1, "bad escape"),
+                }
+            }
+            c => {
+                out.push(c);
+                j += 1;
+            }
+        }
+    }
+    err(i, "unterminated string")
+}
+
+fn hex4(b: &[u8], i: usize) -> Res<u32> {
+    let h = b.get(i..i + 4).ok_or(SyntaxError { pos: i, what: "short \\u escape" })?;
+    let s = std::str::from_utf8(h).map_err(|_| SyntaxError { pos: i, what: "bad \\u escape" })?;
+    u32::from_str_radix(s, 16).map_err(|_| SyntaxError { pos: i, what: "bad \\u escape" })
+}
+
+/// The character of the `\uXXXX` escape whose hex digits start at `i` (a surrogate pair
+/// takes two escapes); unpaired surrogates become U+FFFD.
+fn unicode_escape(b: &[u8], i: usize) -> Res<(char, usize)> {
+    let hi = hex4(b, i)?;
+    if (0xD800..0xDC00).contains(&hi) && b.get(i + 4..i + 6) == Some(b"\\u") {
+        let lo = hex4(b, i + 6)?;
+        if (0xDC00..0xE000).contains(&lo) {
+            let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+            return Ok((char::from_u32(c).unwrap_or('\u{FFFD}'), i + 10));
+        }
+    }
+    Ok((char::from_u32(hi).unwrap_or('\u{FFFD}'), i + 4))
+}
+
+/// Parses the number (or bare non-finite token) at `i`.
+fn number(b: &[u8], i: usize) -> Res<(f64, usize)> {
+    match b.get(i) {
+        Some(b'N') => return literal(b, i, b"NaN").map(|j| (f64::NAN, j)),
+        Some(b'I') => return literal(b, i, b"Infinity").map(|j| (f64::INFINITY, j)),
+        Some(b'-') if b.get(i + 1) == Some(&b'I') => {
+            return literal(b, i + 1, b"Infinity").map(|j| (f64::NEG_INFINITY, j));
+        }
+        _ => {}
+    }
+    let mut j = i;
+    while j < b.len() && matches!(b[j], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+        j += 1;
+    }
+    // The bytes are ASCII by construction.
+    let s = std::str::from_utf8(&b[i..j]).unwrap_or("");
+    match s.parse::<f64>() {
+        Ok(v) if !s.is_empty() => Ok((v, j)),
+        _ => err(i, "bad number"),
+    }
+}
+
+/// Position after the value at `i` (any JSON value, skipped).
+pub fn skip_value(b: &[u8], i: usize) -> Res<usize> {
+    skip_value_at(b, i, 0)
+}
+
+fn skip_value_at(b: &[u8], i: usize, depth: usize) -> Res<usize> {
+    if depth > MAX_DEPTH {
+        return err(i, "nesting too deep");
+    }
+    let i = skip_ws(b, i);
+    match b.get(i) {
+        Some(b'"') => string(b, i).map(|(_, j)| j),
+        Some(b'{') | Some(b'[') => {
+            let close = if b[i] == b'{' { b'}' } else { b']' };
+            let mut j = skip_ws(b, i + 1);
+            if b.get(j) == Some(&close) {
+                return Ok(j + 1);
+            }
+            loop {
+                if close == b'}' {
+                    if b.get(j) != Some(&b'"') {
+                        return err(j, "expected a key");
+                    }
+                    j = skip_ws(b, string(b, j)?.1);
+                    if b.get(j) != Some(&b':') {
+                        return err(j, "expected ':'");
+                    }
+                    j += 1;
+                }
+                j = skip_ws(b, skip_value_at(b, j, depth + 1)?);
+                match b.get(j) {
+                    Some(b',') => j = skip_ws(b, j + 1),
+                    Some(&c) if c == close => return Ok(j + 1),
+                    _ => return err(j, "expected ',' or a closing bracket"),
+                }
+            }
+        }
+        Some(b't') => literal(b, i, b"true"),
+        Some(b'f') => literal(b, i, b"false"),
+        Some(b'n') => literal(b, i, b"null"),
+        Some(_) => number(b, i).map(|(_, j)| j),
+        None => err(i, "unexpected end"),
+    }
+}
+
+/// Walks the object at `i` (after whitespace), calling `visit(key, leaf)` for every leaf
+/// (nested keys joined with '.'); returns the position after the object.
+pub fn walk_object(
+    b: &[u8],
+    i: usize,
+    key: &mut String,
+    visit: &mut impl FnMut(&str, Leaf<'_>),
+) -> Res<usize> {
+    walk_at(b, i, key, visit, 0)
+}
+
+fn walk_at(
+    b: &[u8],
+    i: usize,
+    key: &mut String,
+    visit: &mut impl FnMut(&str, Leaf<'_>),
+    depth: usize,
+) -> Res<usize> {
+    if depth > MAX_DEPTH {
+        return err(i, "nesting too deep");
+    }
+    let mut j = skip_ws(b, i);
+    if b.get(j) != Some(&b'{') {
+        return err(j, "expected an object");
+    }
+    j = skip_ws(b, j + 1);
+    if b.get(j) == Some(&b'}') {
+        return Ok(j + 1);
+    }
+    let base = key.len();
+    loop {
+        if b.get(j) != Some(&b'"') {
+            return err(j, "expected a key");
+        }
+        let (k, next) = string(b, j)?;
+        j = skip_ws(b, next);
+        if b.get(j) != Some(&b':') {
+            return err(j, "expected ':'");
+        }
+        j = skip_ws(b, j + 1);
+        key.truncate(base);
+        if base > 0 {
+            key.push('.');
+        }
+        key.push_str(&k);
+        j = match b.get(j) {
+            Some(b'{') => walk_at(b, j, key, visit, depth + 1)?,
+            Some(b'[') => skip_value_at(b, j, depth + 1)?,
+            Some(b'"') => {
+                let (s, next) = string(b, j)?;
+                visit(key, Leaf::Str(s));
+                next
+            }
+            Some(b't') => {
+                visit(key, Leaf::Bool(true));
+                literal(b, j, b"true")?
+            }
+            Some(b'f') => {
+                visit(key, Leaf::Bool(false));
+                literal(b, j, b"false")?
+            }
+            Some(b'n') => {
+                visit(key, Leaf::Null);
+                literal(b, j, b"null")?
+            }
+            Some(_) => {
+                let (v, next) = number(b, j)?;
+                visit(key, Leaf::Number(v));
+                next
+            }
+            None => return err(j, "unexpected end"),
+        };
+        key.truncate(base);
+        j = skip_ws(b, j);
+        match b.get(j) {
+            Some(b',') => j = skip_ws(b, j + 1),
+            Some(b'}') => return Ok(j + 1),
+            _ => return err(j, "expected ',' or '}'"),
+        }
+    }
+}
+
+/// Walks the array at `i`, calling `each(buf, position)` at each element (which must return
+/// the position after it); returns the position after the array.
+pub fn walk_array(
+    b: &[u8],
+    i: usize,
+    each: &mut impl FnMut(&[u8], usize) -> Res<usize>,
+) -> Res<usize> {
+    let mut j = skip_ws(b, i);
+    if b.get(j) != Some(&b'[') {
+        return err(j, "expected an array");
+    }
+    j = skip_ws(b, j + 1);
+    if b.get(j) == Some(&b']') {
+        return Ok(j + 1);
+    }
+    loop {
+        j = skip_ws(b, each(b, j)?);
+        match b.get(j) {
+            Some(b',') => j = skip_ws(b, j + 1),
+            Some(b']') => return Ok(j + 1),
+            _ => return err(j, "expected ',' or ']'"),
+        }
+    }
+}
+
+/// The value of top-level key `name` in the object at `i`: calls `found(buf, position)` at
+/// it; returns whether the key was present.
+pub fn find_key(
+    b: &[u8],
+    i: usize,
+    name: &str,
+    found: &mut impl FnMut(&[u8], usize) -> Res<usize>,
+) -> Res<bool> {
+    let mut j = skip_ws(b, i);
+    if b.get(j) != Some(&b'{') {
+        return err(j, "expected an object");
+    }
+    j = skip_ws(b, j + 1);
+    if b.get(j) == Some(&b'}') {
+        return Ok(false);
+    }
+    let mut seen = false;
+    loop {
+        if b.get(j) != Some(&b'"') {
+            return err(j, "expected a key");
+        }
+        let (k, next) = string(b, j)?;
+        j = skip_ws(b, next);
+        if b.get(j) != Some(&b':') {
+            return err(j, "expected ':'");
+        }
+        j = skip_ws(b, j + 1);
+        j = if k == name && !seen {
+            seen = true;
+            found(b, j)?
+        } else {
+            skip_value(b, j)?
+        };
+        j = skip_ws(b, j);
+        match b.get(j) {
+            Some(b',') => j = skip_ws(b, j + 1),
+            Some(b'}') => return Ok(seen),
+            _ => return err(j, "expected ',' or '}'"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

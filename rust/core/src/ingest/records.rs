@@ -1,0 +1,371 @@
+//! From parsed records to a run's tables: which key is the step, which records are training
+//! steps, evaluations or the end-of-training summary, one-metric-per-line event streams
+//! pivoted to one row per step, and strings where numbers belong counted with their place.
+
+use super::fxhash::FxHashMap;
+use super::json::Leaf;
+use super::problem::{InputProblem, ProblemKind};
+use super::table::Table;
+
+/// Keys that hold the step, in order of preference.
+const STEP_KEYS: [&str; 6] = [
+    "step",
+    "global_step",
+    "_step",
+    "train/global_step",
+    "trainer/global_step",
+    "iteration",
+];
+
+/// Keys of transformers' end-of-training summary entry.
+const SUMMARY_KEYS: [&str; 5] = [
+    "train_runtime",
+    "train_samples_per_second",
+    "train_steps_per_second",
+    "total_flos",
+    "train_loss",
+];
+
+/// Keys that name the metric of an event-stream line (RLDK's `EventWriter`, and the
+/// `trl`/`accelerate`/`openrlhf` stream presets), and keys that hold its value.
+const NAME_KEYS: [&str; 4] = ["name", "metric", "metric_name", "key"];
+const VALUE_KEYS: [&str; 3] = ["value", "scalar", "v"];
+
+/// Where a record came from (for problems).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Place {
+    /// Byte offset.
+    pub offset: u64,
+    /// 1-based line (line-oriented formats).
+    pub line: Option<u64>,
+}
+
+/// What kind of entry a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A training step.
+    Train,
+    /// An evaluation (`eval_*` keys).
+    Eval,
+    /// The end-of-training summary.
+    Summary,
+}
+
+/// Strings found under one key.
+#[derive(Debug, Clone)]
+struct Strings {
+    count: u64,
+    first: Place,
+    example: String,
+}
+
+/// A run's records, turned into tables as they arrive.
+#[derive(Debug, Default)]
+pub struct RunBuilder {
+    /// Training steps.
+    pub train: Table,
+    /// Evaluations.
+    pub eval: Table,
+    /// The summary entry's numbers (the last one wins).
+    pub summary: Vec<(String, f64)>,
+    /// Problems found so far.
+    pub problems: Vec<InputProblem>,
+    /// Records seen (lines, entries, events).
+    pub records: u64,
+    strings: FxHashMap<String, Strings>,
+    // The record being assembled.
+    numbers: Vec<(String, f64)>,
+    stream: Option<Stream>,
+    rows_without_step: u64,
+    next_index: f64,
+}
+
+/// The pending step of an event stream: per key, sum and count (duplicates are averaged).
+#[derive(Debug)]
+struct Stream {
+    step: f64,
+    values: Vec<(String, f64, u32)>,
+}
+
+/// A number in a string (`"0.5"`, `"nan"`, `"inf"`), as loggers sometimes write them.
+fn numeric_string(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() || t.len() > 40 {
+        return None;
+    }
+    match t.to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "inf" | "infinity" | "+inf" | "+infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        _ => t.parse().ok(),
+    }
+}
+
+impl RunBuilder {
+    /// An empty run.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reports a problem.
+    pub fn problem(&mut self, kind: ProblemKind, at: Place, detail: String) {
+        self.problems.push(InputProblem {
+            kind,
+            offset: at.offset,
+            line: at.line,
+            detail,
+        });
+    }
+
+    /// Adds one leaf of the current record.
+    pub fn leaf(&mut self, key: &str, leaf: Leaf<'_>, at: Place) {
+        // RLDK's nested Event record keeps its numbers under "metrics".
+        let key = key.strip_prefix("metrics.").unwrap_or(key);
+        match leaf {
+            Leaf::Number(v) => self.numbers.push((key.to_string(), v)),
+            Leaf::Str(s) => match numeric_string(&s) {
+                Some(v) => self.numbers.push((key.to_string(), v)),
+                None => {
+                    if NAME_KEYS.contains(&key) {
+                        self.numbers.push((format!("\u{0}{s}"), f64::NAN));
+                        return;
+                    }
+                    let e = self.strings.entry(key.to_string()).or_insert(Strings {
+                        count: 0,
+                        first: at,
+                        example: s.chars().take(40).collect(),
+                    });
+                    e.count += 1;
+                }
+            },
+            Leaf::Bool(_) | Leaf::Null => {}
+        }
+    }
+
+    /// Drops the leaves of a record that turned out to be damaged.
+    pub fn discard_record(&mut self) {
+        self.numbers.clear();
+    }
+
+    /// Ends the current record.
+    pub fn end_record(&mut self, at: Place) {
+        self.records += 1;
+        let mut numbers = std::mem::take(&mut self.numbers);
+        let step = STEP_KEYS
+            .iter()
+            .find_map(|k| numbers.iter().find(|(n, _)| n == k).map(|p| p.1));
+        // An event-stream line: one named metric.
+        let name = numbers
+            .iter()
+            .position(|(n, _)| n.starts_with('\u{0}'))
+            .map(|i| numbers.swap_remove(i).0[1..].to_string());
+        if let Some(name) = name {
+            let value = VALUE_KEYS
+                .iter()
+                .find_map(|k| numbers.iter().find(|(n, _)| n == k).map(|p| p.1));
+            match (step, value) {
+                (Some(s), Some(v)) if s.is_finite() => self.stream_value(s, name, v),
+                (Some(_), Some(_)) => self.problem(
+                    ProblemKind::Malformed,
+                    at,
+                    "event has a non-finite step; skipped".into(),
+                ),
+                _ => self.problem(
+                    ProblemKind::Malformed,
+                    at,
+                    format!("event '{name}' without a step or a value; skipped"),
+                ),
+            }
+            numbers.clear();
+            self.numbers = numbers;
+            return;
+        }
+        self.flush_stream();
+        if numbers.is_empty() {
+            self.numbers = numbers;
+            return;
+        }
+        let kind = if numbers.iter().any(|(k, _)| SUMMARY_KEYS.contains(&k.as_str())) {
+            EntryKind::Summary
+        } else if numbers
+            .iter()
+            .any(|(k, _)| k.starts_with("eval_") || k.starts_with("eval/"))
+        {
+            EntryKind::Eval
+        } else {
+            EntryKind::Train
+        };
+        if kind == EntryKind::Summary {
+            for (k, v) in numbers.drain(..) {
+                match self.summary.iter_mut().find(|(n, _)| *n == k) {
+                    Some(e) => e.1 = v,
+                    None => self.summary.push((k, v)),
+                }
+            }
+            self.numbers = numbers;
+            return;
+        }
+        let step = match step {
+            Some(s) if s.is_finite() => s,
+            Some(s) => {
+                self.problem(
+                    ProblemKind::Malformed,
+                    at,
+                    format!("record has step {s}; skipped"),
+                );
+                numbers.clear();
+                self.numbers = numbers;
+                return;
+            }
+            None => {
+                // Without a step key the record's position is its step.
+                self.rows_without_step += 1;
+                self.next_index
+            }
+        };
+        self.next_index = step + 1.0;
+        let table = if kind == EntryKind::Eval {
+            &mut self.eval
+        } else {
+            &mut self.train
+        };
+        let row: Vec<(usize, f64)> = numbers
+            .iter()
+            .filter(|(k, _)| !STEP_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (table.column_id(k), *v))
+            .collect();
+        table.push_row(step, &row);
+        numbers.clear();
+        self.numbers = numbers;
+    }
+
+    fn stream_value(&mut self, step: f64, name: String, v: f64) {
+        if self.stream.as_ref().is_some_and(|s| s.step != step) {
+            self.flush_stream();
+        }
+        let s = self.stream.get_or_insert_with(|| Stream {
+            step,
+            values: Vec::new(),
+        });
+        match s.values.iter_mut().find(|e| e.0 == name) {
+            Some(e) => {
+                e.1 += v;
+                e.2 += 1;
+            }
+            None => s.values.push((name, v, 1)),
+        }
+    }
+
+    fn flush_stream(&mut self) {
+        let Some(s) = self.stream.take() else {
+            return;
+        };
+        let t = &mut self.train;
+        let row: Vec<(usize, f64)> = s
+            .values
+            .iter()
+            .map(|(k, sum, n)| (t.column_id(k), sum / f64::from(*n)))
+            .collect();
+        t.push_row(s.step, &row);
+    }
+
+    /// Ends the run: flushes a pending stream step and reports strings found where a key
+    /// otherwise holds numbers.
+    pub fn finish(mut self) -> Self {
+        self.flush_stream();
+        let mut strings: Vec<(String, Strings)> = self.strings.drain().collect();
+        strings.sort_by_key(|(_, s)| (s.first.offset, s.first.line));
+        for (key, s) in strings {
+            let numeric = [&self.train, &self.eval]
+                .iter()
+                .any(|t| t.position(&key).is_some_and(|i| t.has_values(i)));
+            if numeric {
+                self.problem(
+                    ProblemKind::NotANumber,
+                    s.first,
+                    format!(
+                        "'{key}' holds {} string value(s) such as {:?} where it otherwise \
+                         holds numbers; those entries are not analysed",
+                        s.count, s.example
+                    ),
+                );
+            }
+        }
+        self
+    }
+
+    /// Records whose step came from their position (no step key).
+    pub fn rows_without_step(&self) -> u64 {
+        self.rows_without_step
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn rec(b: &mut RunBuilder, line: u64, pairs: &[(&str, Leaf<'static>)]) {
+        let at = Place {
+            offset: line * 10,
+            line: Some(line),
+        };
+        for (k, v) in pairs {
+            b.leaf(k, v.clone(), at);
+        }
+        b.end_record(at);
+    }
+
+    #[test]
+    fn entries_are_sorted_into_train_eval_and_summary() {
+        let mut b = RunBuilder::new();
+        let n = Leaf::Number;
+        rec(&mut b, 1, &[("step", n(1.0)), ("kl", n(0.1)), ("loss", n(2.0))]);
+        rec(&mut b, 2, &[("step", n(2.0)), ("kl", Leaf::Str(Cow::Borrowed("n/a")))]);
+        rec(&mut b, 3, &[("step", n(2.0)), ("eval_loss", n(1.5))]);
+        rec(&mut b, 4, &[("step", n(3.0)), ("kl", Leaf::Str(Cow::Borrowed("0.3"))), ("phase", Leaf::Str(Cow::Borrowed("train")))]);
+        rec(&mut b, 5, &[("step", n(3.0)), ("train_runtime", n(9.0)), ("train_loss", n(1.0))]);
+        let b = b.finish();
+        assert_eq!(b.train.steps(), [1.0, 2.0, 3.0]);
+        let kl = b.train.position("kl").unwrap();
+        assert_eq!(b.train.get(kl, 1), None);
+        assert_eq!(b.train.get(kl, 2), Some(0.3));
+        assert_eq!(b.eval.steps(), [2.0]);
+        assert_eq!(b.summary, vec![("step".to_string(), 3.0), ("train_runtime".into(), 9.0), ("train_loss".into(), 1.0)]);
+        // "n/a" under a numeric key is a located problem; "phase" (only strings) is not.
+        assert_eq!(b.problems.len(), 1);
+        assert_eq!(b.problems[0].kind, ProblemKind::NotANumber);
+        assert_eq!(b.problems[0].line, Some(2));
+        assert!(b.problems[0].detail.contains("'kl'"));
+        assert_eq!(b.records, 5);
+    }
+
+    #[test]
+    fn event_streams_are_pivoted_and_duplicates_averaged() {
+        let mut b = RunBuilder::new();
+        let n = Leaf::Number;
+        let s = |x: &'static str| Leaf::Str(Cow::Borrowed(x));
+        rec(&mut b, 1, &[("step", n(0.0)), ("name", s("kl")), ("value", n(0.1))]);
+        rec(&mut b, 2, &[("step", n(0.0)), ("name", s("kl")), ("value", n(0.3))]);
+        rec(&mut b, 3, &[("step", n(0.0)), ("name", s("reward")), ("value", n(1.0))]);
+        rec(&mut b, 4, &[("step", n(1.0)), ("metric", s("kl")), ("value", n(0.5))]);
+        rec(&mut b, 5, &[("name", s("kl")), ("value", n(0.5))]);
+        let b = b.finish();
+        let kl = b.train.position("kl").unwrap();
+        assert_eq!(b.train.steps(), [0.0, 1.0]);
+        assert!((b.train.get(kl, 0).unwrap() - 0.2).abs() < 1e-15);
+        assert_eq!(b.train.get(kl, 1), Some(0.5));
+        assert_eq!(b.problems.len(), 1, "{:?}", b.problems);
+        assert_eq!(b.problems[0].line, Some(5));
+    }
+
+    #[test]
+    fn records_without_a_step_count_by_position() {
+        let mut b = RunBuilder::new();
+        rec(&mut b, 1, &[("loss", Leaf::Number(1.0))]);
+        rec(&mut b, 2, &[("loss", Leaf::Number(2.0))]);
+        let b = b.finish();
+        assert_eq!(b.train.steps(), [0.0, 1.0]);
+        assert_eq!(b.rows_without_step(), 2);
+    }
+}
