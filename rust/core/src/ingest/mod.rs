@@ -1,6 +1,7 @@
 //! Readers of training logs. Each streams its file, keeps going past damage, and reports
 //! every problem with its location.
 
+pub mod alias;
 pub mod crc32c;
 pub mod csv;
 pub mod fxhash;

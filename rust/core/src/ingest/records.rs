@@ -8,12 +8,13 @@ use super::problem::{InputProblem, ProblemKind};
 use super::table::Table;
 
 /// Keys that hold the step, in order of preference.
-const STEP_KEYS: [&str; 6] = [
+const STEP_KEYS: [&str; 7] = [
     "step",
     "global_step",
     "_step",
     "train/global_step",
     "trainer/global_step",
+    "training/global_step",
     "iteration",
 ];
 

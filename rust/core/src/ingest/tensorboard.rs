@@ -14,7 +14,9 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use super::json::Leaf;
 use super::problem::{InputProblem, ProblemKind};
+use super::records::{Place, RunBuilder};
 use super::protobuf::{DecodeError, Fields, Wire};
 use super::tfrecord::{Frame, Frames};
 
@@ -252,6 +254,73 @@ pub fn read_event_scalars<R: std::io::Read>(src: R) -> EventScalars {
 pub fn read_event_file(path: &Path) -> std::io::Result<EventScalars> {
     let f = File::open(path)?;
     Ok(read_event_scalars(BufReader::with_capacity(1 << 16, f)))
+}
+
+/// Which entry of transformers' log a tag belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Train,
+    Eval,
+    Summary,
+}
+
+/// The run key of a tag and its group: transformers' `TensorBoardCallback` writes `train/<key>`
+/// and `eval/<key>`; other writers (accelerate for TRL PPO-v1) write the raw keys.
+fn tag_key(tag: &str) -> (&str, Group) {
+    if tag.starts_with("eval/") {
+        return (tag, Group::Eval);
+    }
+    let key = tag.strip_prefix("train/").unwrap_or(tag);
+    let summary = matches!(
+        key,
+        "train_runtime" | "train_samples_per_second" | "train_steps_per_second" | "total_flos"
+            | "train_loss"
+    );
+    (key, if summary { Group::Summary } else { Group::Train })
+}
+
+/// Reads an event stream into `run` as log entries: consecutive scalars of one step and one
+/// group (training, evaluation, end-of-training summary) form one entry, as one `on_log` call
+/// wrote them. Returns the bytes read.
+pub fn read_event_run<R: std::io::Read>(src: R, run: &mut RunBuilder) -> u64 {
+    let mut frames = Frames::new(src);
+    let mut open: Option<(i64, Group, Place)> = None;
+    while let Some(frame) = frames.next_frame() {
+        match frame {
+            Frame::Record(at, payload) => {
+                let place = Place {
+                    offset: at,
+                    line: None,
+                };
+                let mut sink = |s: Scalar<'_>| {
+                    let (key, group) = tag_key(s.tag);
+                    if let Some((step, g, p)) = open {
+                        if step != s.step || g != group {
+                            run.end_record(p);
+                            open = None;
+                        }
+                    }
+                    if open.is_none() {
+                        run.leaf("step", Leaf::Number(s.step as f64), place);
+                        open = Some((s.step, group, place));
+                    }
+                    run.leaf(key, Leaf::Number(s.value), place);
+                };
+                if let Err(e) = decode_event(payload, &mut sink) {
+                    run.problem(
+                        ProblemKind::Malformed,
+                        place,
+                        format!("event record does not decode: {e}"),
+                    );
+                }
+            }
+            Frame::Problem(p) => run.problems.push(p),
+        }
+    }
+    if let Some((_, _, p)) = open {
+        run.end_record(p);
+    }
+    frames.offset()
 }
 
 #[cfg(test)]

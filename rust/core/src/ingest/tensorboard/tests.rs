@@ -186,3 +186,24 @@ proptest! {
         prop_assert_eq!(s.records, 1);
     }
 }
+
+/// The real GRPO run's event file as log entries: the same training rows as its
+/// `log_history.jsonl` (values as float32), and the summary apart.
+#[test]
+fn real_event_file_as_a_run() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/trl-grpo-healthy");
+    let tb = std::fs::read_dir(data.join("tb"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let mut run = RunBuilder::new();
+    read_event_run(BufReader::new(File::open(&tb).unwrap()), &mut run);
+    let run = run.finish();
+    assert!(run.problems.is_empty(), "{:?}", run.problems);
+    assert_eq!(run.train.len(), 300);
+    assert!(run.summary.iter().any(|(k, _)| k == "train_runtime"));
+    let kl = run.train.position("kl").unwrap();
+    assert_eq!(run.train.get(kl, 0), Some(0.0));
+    assert!(run.train.position("train/kl").is_none(), "prefix stripped");
+}
