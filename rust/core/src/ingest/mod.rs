@@ -11,6 +11,7 @@ pub mod jsonl;
 pub mod problem;
 pub mod protobuf;
 pub mod records;
+pub mod source;
 pub mod table;
 pub mod tensorboard;
 pub mod tfrecord;

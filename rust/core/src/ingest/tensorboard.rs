@@ -262,6 +262,8 @@ enum Group {
     Train,
     Eval,
     Summary,
+    /// `epoch`, which transformers adds to every entry: it joins the open one.
+    Any,
 }
 
 /// The run key of a tag and its group: transformers' `TensorBoardCallback` writes `train/<key>`
@@ -271,6 +273,9 @@ fn tag_key(tag: &str) -> (&str, Group) {
         return (tag, Group::Eval);
     }
     let key = tag.strip_prefix("train/").unwrap_or(tag);
+    if key == "epoch" {
+        return (key, Group::Any);
+    }
     let summary = matches!(
         key,
         "train_runtime" | "train_samples_per_second" | "train_steps_per_second" | "total_flos"
@@ -293,8 +298,11 @@ pub fn read_event_run<R: std::io::Read>(src: R, run: &mut RunBuilder) -> u64 {
                     line: None,
                 };
                 let mut sink = |s: Scalar<'_>| {
-                    let (key, group) = tag_key(s.tag);
+                    let (key, mut group) = tag_key(s.tag);
                     if let Some((step, g, p)) = open {
+                        if group == Group::Any && step == s.step {
+                            group = g;
+                        }
                         if step != s.step || g != group {
                             run.end_record(p);
                             open = None;
