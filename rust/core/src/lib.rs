@@ -19,6 +19,7 @@ pub mod drift;
 pub mod error;
 pub mod forensics;
 pub mod ingest;
+pub mod scan;
 pub mod special;
 pub mod state;
 pub mod stats;

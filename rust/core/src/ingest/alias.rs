@@ -56,16 +56,52 @@ impl Family {
 const MARKERS: [(Family, &[&str]); 6] = [
     (
         Family::TrlPpoV1,
-        &["objective/kl_coef", "ppo/mean_scores", "env/reward_mean", "ppo/loss/policy"],
+        &[
+            "objective/kl_coef",
+            "ppo/mean_scores",
+            "env/reward_mean",
+            "ppo/loss/policy",
+        ],
     ),
-    (Family::Verl, &["actor/pg_loss", "actor/entropy", "critic/score/mean", "actor/ppo_kl"]),
-    (Family::TrlOnlineDpo, &["rewards/chosen", "logps/chosen", "val/contain_eos_token"]),
-    (Family::TrlPpoV2, &["policy/entropy_avg", "loss/policy_avg", "policy/approxkl_avg"]),
+    (
+        Family::Verl,
+        &[
+            "actor/pg_loss",
+            "actor/entropy",
+            "critic/score/mean",
+            "actor/ppo_kl",
+        ],
+    ),
+    (
+        Family::TrlOnlineDpo,
+        &["rewards/chosen", "logps/chosen", "val/contain_eos_token"],
+    ),
+    (
+        Family::TrlPpoV2,
+        &[
+            "policy/entropy_avg",
+            "loss/policy_avg",
+            "policy/approxkl_avg",
+        ],
+    ),
     (
         Family::TrlGrpo,
-        &["frac_reward_zero_std", "completions/mean_length", "completion_length", "clip_ratio/region_mean"],
+        &[
+            "frac_reward_zero_std",
+            "completions/mean_length",
+            "completion_length",
+            "clip_ratio/region_mean",
+        ],
     ),
-    (Family::OpenRlhf, &["ppo_kl", "ppo_clip_ratio", "actor_lr", "response_clip_ratio"]),
+    (
+        Family::OpenRlhf,
+        &[
+            "ppo_kl",
+            "ppo_clip_ratio",
+            "actor_lr",
+            "response_clip_ratio",
+        ],
+    ),
 ];
 
 /// The family of a run that logged `keys` (OpenRLHF's tracker prefix `train/` is ignored).
@@ -158,17 +194,46 @@ fn sources(family: Family, name: &str) -> (&'static [&'static str], &'static [&'
         _ => &[],
     };
     let generic: &'static [&'static str] = match name {
-        "kl" => &["kl", "kl_mean", "kl_to_ref", "kl_divergence", "policy_kl", "kl_avg", "kl_value"],
+        "kl" => &[
+            "kl",
+            "kl_mean",
+            "kl_to_ref",
+            "kl_divergence",
+            "policy_kl",
+            "kl_avg",
+            "kl_value",
+        ],
         "kl_coef" => &["kl_coef", "kl_coeff", "kl_coefficient", "kl_beta", "kl_ctl"],
         "entropy" => &["entropy", "entropy_mean", "policy_entropy"],
-        "reward_mean" => &["reward_mean", "reward", "mean_reward", "reward_avg", "avg_reward", "reward_scalar"],
-        "reward_std" => &["reward_std", "reward_stddev", "std_reward", "group_reward_std"],
-        "policy_grad_norm" => &["policy_grad_norm", "grad_norm_policy", "actor_grad_norm", "pi_grad_norm"],
+        "reward_mean" => &[
+            "reward_mean",
+            "reward",
+            "mean_reward",
+            "reward_avg",
+            "avg_reward",
+            "reward_scalar",
+        ],
+        "reward_std" => &[
+            "reward_std",
+            "reward_stddev",
+            "std_reward",
+            "group_reward_std",
+        ],
+        "policy_grad_norm" => &[
+            "policy_grad_norm",
+            "grad_norm_policy",
+            "actor_grad_norm",
+            "pi_grad_norm",
+        ],
         "value_grad_norm" => &["value_grad_norm", "grad_norm_value", "critic_grad_norm"],
         "grad_norm" => &["grad_norm", "gradient_norm", "total_grad_norm"],
         "advantage_mean" => &["advantage_mean", "adv_mean", "advantages_mean"],
         "advantage_std" => &["advantage_std", "adv_std", "advantage_stddev"],
-        "response_length_mean" => &["response_length_mean", "response_length", "completion_length"],
+        "response_length_mean" => &[
+            "response_length_mean",
+            "response_length",
+            "completion_length",
+        ],
         "clip_frac" => &["clip_frac", "clipfrac", "clip_fraction"],
         "truncation_rate" => &["truncation_rate", "clipped_ratio"],
         "approx_kl" => &["approx_kl", "approxkl"],
@@ -197,39 +262,109 @@ mod tests {
 
     #[test]
     fn families_and_their_keys() {
-        let grpo = ["loss", "grad_norm", "kl", "reward", "reward_std", "entropy", "frac_reward_zero_std", "completions/mean_length", "completions/clipped_ratio", "learning_rate"];
+        let grpo = [
+            "loss",
+            "grad_norm",
+            "kl",
+            "reward",
+            "reward_std",
+            "entropy",
+            "frac_reward_zero_std",
+            "completions/mean_length",
+            "completions/clipped_ratio",
+            "learning_rate",
+        ];
         assert_eq!(family_of(grpo), Family::TrlGrpo);
         assert_eq!(resolve(Family::TrlGrpo, "kl", &grpo), Some("kl"));
-        assert_eq!(resolve(Family::TrlGrpo, "reward_mean", &grpo), Some("reward"));
-        assert_eq!(resolve(Family::TrlGrpo, "grad_norm", &grpo), Some("grad_norm"));
-        assert_eq!(resolve(Family::TrlGrpo, "truncation_rate", &grpo), Some("completions/clipped_ratio"));
+        assert_eq!(
+            resolve(Family::TrlGrpo, "reward_mean", &grpo),
+            Some("reward")
+        );
+        assert_eq!(
+            resolve(Family::TrlGrpo, "grad_norm", &grpo),
+            Some("grad_norm")
+        );
+        assert_eq!(
+            resolve(Family::TrlGrpo, "truncation_rate", &grpo),
+            Some("completions/clipped_ratio")
+        );
         assert_eq!(resolve(Family::TrlGrpo, "policy_grad_norm", &grpo), None);
 
-        let v2 = ["objective/kl", "objective/entropy", "objective/scores", "policy/entropy_avg", "loss/policy_avg", "lr"];
+        let v2 = [
+            "objective/kl",
+            "objective/entropy",
+            "objective/scores",
+            "policy/entropy_avg",
+            "loss/policy_avg",
+            "lr",
+        ];
         assert_eq!(family_of(v2), Family::TrlPpoV2);
-        assert_eq!(resolve(Family::TrlPpoV2, "entropy", &v2), Some("policy/entropy_avg"));
-        assert_eq!(resolve(Family::TrlPpoV2, "reward_mean", &v2), Some("objective/scores"));
+        assert_eq!(
+            resolve(Family::TrlPpoV2, "entropy", &v2),
+            Some("policy/entropy_avg")
+        );
+        assert_eq!(
+            resolve(Family::TrlPpoV2, "reward_mean", &v2),
+            Some("objective/scores")
+        );
         assert_eq!(resolve(Family::TrlPpoV2, "kl_coef", &v2), None);
 
-        let v1 = ["objective/kl", "objective/kl_coef", "ppo/mean_scores", "env/reward_mean", "ppo/policy/advantages_mean"];
+        let v1 = [
+            "objective/kl",
+            "objective/kl_coef",
+            "ppo/mean_scores",
+            "env/reward_mean",
+            "ppo/policy/advantages_mean",
+        ];
         assert_eq!(family_of(v1), Family::TrlPpoV1);
-        assert_eq!(resolve(Family::TrlPpoV1, "kl_coef", &v1), Some("objective/kl_coef"));
-        assert_eq!(resolve(Family::TrlPpoV1, "advantage_mean", &v1), Some("ppo/policy/advantages_mean"));
+        assert_eq!(
+            resolve(Family::TrlPpoV1, "kl_coef", &v1),
+            Some("objective/kl_coef")
+        );
+        assert_eq!(
+            resolve(Family::TrlPpoV1, "advantage_mean", &v1),
+            Some("ppo/policy/advantages_mean")
+        );
 
-        let openrlhf = ["train/policy_loss", "train/ppo_kl", "train/kl", "train/reward", "train/response_length", "train/global_step"];
+        let openrlhf = [
+            "train/policy_loss",
+            "train/ppo_kl",
+            "train/kl",
+            "train/reward",
+            "train/response_length",
+            "train/global_step",
+        ];
         assert_eq!(family_of(openrlhf), Family::OpenRlhf);
         assert_eq!(resolve(Family::OpenRlhf, "kl", &openrlhf), Some("train/kl"));
 
-        let verl = ["actor/pg_loss", "actor/grad_norm", "critic/grad_norm", "actor/reward_kl_penalty", "actor/reward_kl_penalty_coeff", "critic/score/mean"];
+        let verl = [
+            "actor/pg_loss",
+            "actor/grad_norm",
+            "critic/grad_norm",
+            "actor/reward_kl_penalty",
+            "actor/reward_kl_penalty_coeff",
+            "critic/score/mean",
+        ];
         assert_eq!(family_of(verl), Family::Verl);
-        assert_eq!(resolve(Family::Verl, "policy_grad_norm", &verl), Some("actor/grad_norm"));
-        assert_eq!(resolve(Family::Verl, "kl_coef", &verl), Some("actor/reward_kl_penalty_coeff"));
+        assert_eq!(
+            resolve(Family::Verl, "policy_grad_norm", &verl),
+            Some("actor/grad_norm")
+        );
+        assert_eq!(
+            resolve(Family::Verl, "kl_coef", &verl),
+            Some("actor/reward_kl_penalty_coeff")
+        );
 
         let rldk = ["kl_mean", "reward_mean", "entropy_mean", "grad_norm"];
         assert_eq!(family_of(rldk), Family::Generic);
         assert_eq!(resolve(Family::Generic, "kl", &rldk), Some("kl_mean"));
-        assert_eq!(resolve(Family::Generic, "entropy", &rldk), Some("entropy_mean"));
+        assert_eq!(
+            resolve(Family::Generic, "entropy", &rldk),
+            Some("entropy_mean")
+        );
         assert!(Family::ALL.iter().all(|f| !f.as_str().is_empty()));
-        assert!(CANONICAL.iter().all(|c| !sources(Family::Generic, c).1.is_empty()));
+        assert!(CANONICAL
+            .iter()
+            .all(|c| !sources(Family::Generic, c).1.is_empty()));
     }
 }

@@ -62,7 +62,14 @@ pub fn read_csv<R: BufRead>(mut src: R, value_name: Option<&str>, run: &mut RunB
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                run.problem(ProblemKind::Io, Place { offset, line: Some(number + 1) }, e.to_string());
+                run.problem(
+                    ProblemKind::Io,
+                    Place {
+                        offset,
+                        line: Some(number + 1),
+                    },
+                    e.to_string(),
+                );
                 break;
             }
         };
@@ -77,7 +84,9 @@ pub fn read_csv<R: BufRead>(mut src: R, value_name: Option<&str>, run: &mut RunB
             run.problem(ProblemKind::Malformed, at, "line is not UTF-8".into());
             continue;
         };
-        let line = text.trim_end_matches(['\n', '\r']).trim_start_matches('\u{feff}');
+        let line = text
+            .trim_end_matches(['\n', '\r'])
+            .trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
             continue;
         }
@@ -87,14 +96,22 @@ pub fn read_csv<R: BufRead>(mut src: R, value_name: Option<&str>, run: &mut RunB
             }
             let mut names = Vec::new();
             if split(line, sep, &mut names).is_none() {
-                run.problem(ProblemKind::Malformed, at, "header has an open quote".into());
+                run.problem(
+                    ProblemKind::Malformed,
+                    at,
+                    "header has an open quote".into(),
+                );
                 return offset;
             }
             header = names.iter().map(|s| s.trim().to_string()).collect();
             // TensorBoard's export: "Wall time,Step,Value", one tag per file.
             if let (Some(v), ["Wall time", "Step", "Value"]) = (
                 value_name,
-                header.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+                header
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
             ) {
                 header = vec!["wall_time".into(), "step".into(), v.to_string()];
             }
@@ -112,7 +129,11 @@ pub fn read_csv<R: BufRead>(mut src: R, value_name: Option<&str>, run: &mut RunB
             } else {
                 (
                     ProblemKind::Malformed,
-                    format!("{} fields where the header has {}", cells.len(), header.len()),
+                    format!(
+                        "{} fields where the header has {}",
+                        cells.len(),
+                        header.len()
+                    ),
                 )
             };
             run.problem(kind, at, what);
@@ -182,11 +203,17 @@ mod tests {
 
     #[test]
     fn tensorboard_export_and_tabs() {
-        let run = read("Wall time,Step,Value\n1.5,10,0.25\n2.5,20,0.5\n", Some("kl"));
+        let run = read(
+            "Wall time,Step,Value\n1.5,10,0.25\n2.5,20,0.5\n",
+            Some("kl"),
+        );
         let kl = run.train.position("kl").unwrap();
         assert_eq!(run.train.steps(), [10.0, 20.0]);
         assert_eq!(run.train.get(kl, 1), Some(0.5));
         let run = read("step\tloss\n1\t2.0\n", None);
-        assert_eq!(run.train.get(run.train.position("loss").unwrap(), 0), Some(2.0));
+        assert_eq!(
+            run.train.get(run.train.position("loss").unwrap(), 0),
+            Some(2.0)
+        );
     }
 }

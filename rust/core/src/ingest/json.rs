@@ -63,8 +63,10 @@ fn string(b: &[u8], i: usize) -> Res<(Cow<'_, str>, usize)> {
     while j < b.len() {
         match b[j] {
             b'"' => {
-                let s = std::str::from_utf8(&b[start..j])
-                    .map_err(|_| SyntaxError { pos: start, what: "string is not UTF-8" })?;
+                let s = std::str::from_utf8(&b[start..j]).map_err(|_| SyntaxError {
+                    pos: start,
+                    what: "string is not UTF-8",
+                })?;
                 return Ok((Cow::Borrowed(s), j + 1));
             }
             b'\\' => break,
@@ -75,12 +77,17 @@ fn string(b: &[u8], i: usize) -> Res<(Cow<'_, str>, usize)> {
     while j < b.len() {
         match b[j] {
             b'"' => {
-                let s = String::from_utf8(out)
-                    .map_err(|_| SyntaxError { pos: start, what: "string is not UTF-8" })?;
+                let s = String::from_utf8(out).map_err(|_| SyntaxError {
+                    pos: start,
+                    what: "string is not UTF-8",
+                })?;
                 return Ok((Cow::Owned(s), j + 1));
             }
             b'\\' => {
-                let e = *b.get(j + 1).ok_or(SyntaxError { pos: j, what: "unterminated string" })?;
+                let e = *b.get(j + 1).ok_or(SyntaxError {
+                    pos: j,
+                    what: "unterminated string",
+                })?;
                 j += 2;
                 match e {
                     b'"' | b'\\' | b'/' => out.push(e),
@@ -108,9 +115,18 @@ fn string(b: &[u8], i: usize) -> Res<(Cow<'_, str>, usize)> {
 }
 
 fn hex4(b: &[u8], i: usize) -> Res<u32> {
-    let h = b.get(i..i + 4).ok_or(SyntaxError { pos: i, what: "short \\u escape" })?;
-    let s = std::str::from_utf8(h).map_err(|_| SyntaxError { pos: i, what: "bad \\u escape" })?;
-    u32::from_str_radix(s, 16).map_err(|_| SyntaxError { pos: i, what: "bad \\u escape" })
+    let h = b.get(i..i + 4).ok_or(SyntaxError {
+        pos: i,
+        what: "short \\u escape",
+    })?;
+    let s = std::str::from_utf8(h).map_err(|_| SyntaxError {
+        pos: i,
+        what: "bad \\u escape",
+    })?;
+    u32::from_str_radix(s, 16).map_err(|_| SyntaxError {
+        pos: i,
+        what: "bad \\u escape",
+    })
 }
 
 /// The character of the `\uXXXX` escape whose hex digits start at `i` (a surrogate pair

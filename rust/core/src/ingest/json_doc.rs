@@ -9,7 +9,10 @@ use super::records::{Place, RunBuilder};
 
 /// 1-based line of byte `pos`.
 fn line_of(b: &[u8], pos: usize) -> u64 {
-    1 + b[..pos.min(b.len())].iter().filter(|&&c| c == b'\n').count() as u64
+    1 + b[..pos.min(b.len())]
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count() as u64
 }
 
 /// Reads the log entries of the document `b` into `run`.
@@ -44,7 +47,6 @@ pub fn read_json_document(b: &[u8], run: &mut RunBuilder) {
                     offset: start as u64,
                     line: Some(line_of(b, start)),
                 };
-                drop(entries);
                 let mut key = String::new();
                 walk_object(b, start, &mut key, &mut |k, v| run.leaf(k, v, at))
                     .map(|_| run.end_record(at))
@@ -111,7 +113,9 @@ mod tests {
 
     #[test]
     fn damage_keeps_earlier_entries() {
-        let run = read("{\"log_history\": [\n{\"step\": 1, \"kl\": 0.1},\n{\"step\": 2, \"kl\": oops}\n]}");
+        let run = read(
+            "{\"log_history\": [\n{\"step\": 1, \"kl\": 0.1},\n{\"step\": 2, \"kl\": oops}\n]}",
+        );
         assert_eq!(run.train.steps(), [1.0]);
         assert_eq!(run.problems.len(), 1);
         assert_eq!(run.problems[0].kind, ProblemKind::Malformed);

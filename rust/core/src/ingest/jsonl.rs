@@ -63,7 +63,11 @@ pub fn read_jsonl<R: BufRead>(mut src: R, run: &mut RunBuilder) -> u64 {
                 let what = if complete {
                     format!("{} at column {}", e.what, e.pos + 1)
                 } else {
-                    format!("last line is cut short ({} at column {})", e.what, e.pos + 1)
+                    format!(
+                        "last line is cut short ({} at column {})",
+                        e.what,
+                        e.pos + 1
+                    )
                 };
                 run.problem(kind, at, what);
             }
@@ -106,7 +110,10 @@ mod tests {
                 (ProblemKind::Truncated, Some(6)),
             ]
         );
-        assert_eq!(run.problems[0].offset, text.find("{\"step\": 2").unwrap() as u64);
+        assert_eq!(
+            run.problems[0].offset,
+            text.find("{\"step\": 2").unwrap() as u64
+        );
     }
 
     #[test]
@@ -121,9 +128,19 @@ mod tests {
         assert_eq!(run.train.len(), 300);
         assert_eq!(run.train.steps()[299], 300.0);
         assert!(run.summary.iter().any(|(k, _)| k == "train_runtime"));
-        for key in ["kl", "reward", "grad_norm", "entropy", "completions/mean_length"] {
+        for key in [
+            "kl",
+            "reward",
+            "grad_norm",
+            "entropy",
+            "completions/mean_length",
+        ] {
             let i = run.train.position(key).unwrap();
-            assert_eq!((0..300).filter(|&r| run.train.get(i, r).is_some()).count(), 300, "{key}");
+            assert_eq!(
+                (0..300).filter(|&r| run.train.get(i, r).is_some()).count(),
+                300,
+                "{key}"
+            );
         }
     }
 }

@@ -186,7 +186,10 @@ impl RunBuilder {
             self.numbers = numbers;
             return;
         }
-        let kind = if numbers.iter().any(|(k, _)| SUMMARY_KEYS.contains(&k.as_str())) {
+        let kind = if numbers
+            .iter()
+            .any(|(k, _)| SUMMARY_KEYS.contains(&k.as_str()))
+        {
             EntryKind::Summary
         } else if numbers
             .iter()
@@ -321,18 +324,49 @@ mod tests {
     fn entries_are_sorted_into_train_eval_and_summary() {
         let mut b = RunBuilder::new();
         let n = Leaf::Number;
-        rec(&mut b, 1, &[("step", n(1.0)), ("kl", n(0.1)), ("loss", n(2.0))]);
-        rec(&mut b, 2, &[("step", n(2.0)), ("kl", Leaf::Str(Cow::Borrowed("n/a")))]);
+        rec(
+            &mut b,
+            1,
+            &[("step", n(1.0)), ("kl", n(0.1)), ("loss", n(2.0))],
+        );
+        rec(
+            &mut b,
+            2,
+            &[("step", n(2.0)), ("kl", Leaf::Str(Cow::Borrowed("n/a")))],
+        );
         rec(&mut b, 3, &[("step", n(2.0)), ("eval_loss", n(1.5))]);
-        rec(&mut b, 4, &[("step", n(3.0)), ("kl", Leaf::Str(Cow::Borrowed("0.3"))), ("phase", Leaf::Str(Cow::Borrowed("train")))]);
-        rec(&mut b, 5, &[("step", n(3.0)), ("train_runtime", n(9.0)), ("train_loss", n(1.0))]);
+        rec(
+            &mut b,
+            4,
+            &[
+                ("step", n(3.0)),
+                ("kl", Leaf::Str(Cow::Borrowed("0.3"))),
+                ("phase", Leaf::Str(Cow::Borrowed("train"))),
+            ],
+        );
+        rec(
+            &mut b,
+            5,
+            &[
+                ("step", n(3.0)),
+                ("train_runtime", n(9.0)),
+                ("train_loss", n(1.0)),
+            ],
+        );
         let b = b.finish();
         assert_eq!(b.train.steps(), [1.0, 2.0, 3.0]);
         let kl = b.train.position("kl").unwrap();
         assert_eq!(b.train.get(kl, 1), None);
         assert_eq!(b.train.get(kl, 2), Some(0.3));
         assert_eq!(b.eval.steps(), [2.0]);
-        assert_eq!(b.summary, vec![("step".to_string(), 3.0), ("train_runtime".into(), 9.0), ("train_loss".into(), 1.0)]);
+        assert_eq!(
+            b.summary,
+            vec![
+                ("step".to_string(), 3.0),
+                ("train_runtime".into(), 9.0),
+                ("train_loss".into(), 1.0)
+            ]
+        );
         // "n/a" under a numeric key is a located problem; "phase" (only strings) is not.
         assert_eq!(b.problems.len(), 1);
         assert_eq!(b.problems[0].kind, ProblemKind::NotANumber);
@@ -346,10 +380,26 @@ mod tests {
         let mut b = RunBuilder::new();
         let n = Leaf::Number;
         let s = |x: &'static str| Leaf::Str(Cow::Borrowed(x));
-        rec(&mut b, 1, &[("step", n(0.0)), ("name", s("kl")), ("value", n(0.1))]);
-        rec(&mut b, 2, &[("step", n(0.0)), ("name", s("kl")), ("value", n(0.3))]);
-        rec(&mut b, 3, &[("step", n(0.0)), ("name", s("reward")), ("value", n(1.0))]);
-        rec(&mut b, 4, &[("step", n(1.0)), ("metric", s("kl")), ("value", n(0.5))]);
+        rec(
+            &mut b,
+            1,
+            &[("step", n(0.0)), ("name", s("kl")), ("value", n(0.1))],
+        );
+        rec(
+            &mut b,
+            2,
+            &[("step", n(0.0)), ("name", s("kl")), ("value", n(0.3))],
+        );
+        rec(
+            &mut b,
+            3,
+            &[("step", n(0.0)), ("name", s("reward")), ("value", n(1.0))],
+        );
+        rec(
+            &mut b,
+            4,
+            &[("step", n(1.0)), ("metric", s("kl")), ("value", n(0.5))],
+        );
         rec(&mut b, 5, &[("name", s("kl")), ("value", n(0.5))]);
         let b = b.finish();
         let kl = b.train.position("kl").unwrap();

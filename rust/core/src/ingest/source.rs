@@ -142,7 +142,11 @@ pub fn read_files(files: &[(PathBuf, Format)], on_bytes: &mut dyn FnMut(u64)) ->
 
 fn read_one(path: &Path, format: Format, run: &mut RunBuilder) -> u64 {
     let fail = |run: &mut RunBuilder, e: std::io::Error| {
-        run.problem(ProblemKind::Io, Place::default(), format!("cannot read: {e}"));
+        run.problem(
+            ProblemKind::Io,
+            Place::default(),
+            format!("cannot read: {e}"),
+        );
         0
     };
     match format {
@@ -175,21 +179,36 @@ mod tests {
     #[test]
     fn formats_from_names() {
         let f = |s: &str| detect_format(Path::new(s));
-        assert_eq!(f("a/events.out.tfevents.1795580791.vm.24856.0"), Some(Format::TensorBoard));
-        assert_eq!(f("checkpoint-5/trainer_state.json"), Some(Format::TrainerState));
+        assert_eq!(
+            f("a/events.out.tfevents.1795580791.vm.24856.0"),
+            Some(Format::TensorBoard)
+        );
+        assert_eq!(
+            f("checkpoint-5/trainer_state.json"),
+            Some(Format::TrainerState)
+        );
         assert_eq!(f("run.JSONL"), Some(Format::Jsonl));
         assert_eq!(f("x.ndjson"), Some(Format::Jsonl));
         assert_eq!(f("history.json"), Some(Format::JsonDocument));
         assert_eq!(f("w.tsv"), Some(Format::Csv));
         assert_eq!(f("README.md"), None);
         assert_eq!(f("noext"), None);
-        assert_eq!(export_tag(Path::new("run-a-tag-train_kl.csv")).as_deref(), Some("train_kl"));
+        assert_eq!(
+            export_tag(Path::new("run-a-tag-train_kl.csv")).as_deref(),
+            Some("train_kl")
+        );
     }
 
     #[test]
     fn the_three_formats_of_one_real_run_agree() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/trl-grpo-healthy");
-        let tb = std::fs::read_dir(dir.join("tb")).unwrap().next().unwrap().unwrap().path();
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/trl-grpo-healthy");
+        let tb = std::fs::read_dir(dir.join("tb"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let mut total = 0;
         let runs: Vec<RunData> = [
             (dir.join("trainer_state.json"), Format::TrainerState),
@@ -205,7 +224,10 @@ mod tests {
             assert_eq!(r.family, Family::TrlGrpo);
             assert_eq!(r.train.len(), 300);
             assert_eq!(r.train.steps(), runs[0].train.steps());
-            let (a, b) = (r.train.position("reward").unwrap(), runs[0].train.position("reward").unwrap());
+            let (a, b) = (
+                r.train.position("reward").unwrap(),
+                runs[0].train.position("reward").unwrap(),
+            );
             for i in 0..300 {
                 let (x, y) = (r.train.get(a, i), runs[0].train.get(b, i));
                 let (Some(x), Some(y)) = (x, y) else {

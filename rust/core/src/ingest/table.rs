@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(t.get(kl, 1), Some(0.5));
         assert_eq!(t.get(gn, 1), None);
         assert_eq!(t.replaced_rows(), 2);
-        assert!(t.has_values(kl) && !t.has_values(gn), "grad_norm was only in replaced rows");
+        assert!(
+            t.has_values(kl) && !t.has_values(gn),
+            "grad_norm was only in replaced rows"
+        );
         assert_eq!(t.position("grad_norm"), Some(gn));
     }
 }

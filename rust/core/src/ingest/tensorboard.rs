@@ -16,8 +16,8 @@ use std::path::Path;
 
 use super::json::Leaf;
 use super::problem::{InputProblem, ProblemKind};
-use super::records::{Place, RunBuilder};
 use super::protobuf::{DecodeError, Fields, Wire};
+use super::records::{Place, RunBuilder};
 use super::tfrecord::{Frame, Frames};
 
 /// One scalar of one event.
@@ -278,10 +278,20 @@ fn tag_key(tag: &str) -> (&str, Group) {
     }
     let summary = matches!(
         key,
-        "train_runtime" | "train_samples_per_second" | "train_steps_per_second" | "total_flos"
+        "train_runtime"
+            | "train_samples_per_second"
+            | "train_steps_per_second"
+            | "total_flos"
             | "train_loss"
     );
-    (key, if summary { Group::Summary } else { Group::Train })
+    (
+        key,
+        if summary {
+            Group::Summary
+        } else {
+            Group::Train
+        },
+    )
 }
 
 /// Reads an event stream into `run` as log entries: consecutive scalars of one step and one

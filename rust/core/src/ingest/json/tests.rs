@@ -61,7 +61,8 @@ fn damage_is_an_error_with_a_position() {
 
 #[test]
 fn arrays_and_keys_of_a_document() {
-    let doc = br#"{"global_step": 3, "log_history": [{"step": 1, "kl": 0.5}, {"step": 2}], "x": [1]}"#;
+    let doc =
+        br#"{"global_step": 3, "log_history": [{"step": 1, "kl": 0.5}, {"step": 2}], "x": [1]}"#;
     let mut steps = Vec::new();
     let found = find_key(doc, 0, "log_history", &mut |b, i| {
         walk_array(b, i, &mut |b, i| {

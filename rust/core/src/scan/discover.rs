@@ -1,0 +1,257 @@
+//! Finding runs under the paths a user gives: a run is a log file, or a directory holding
+//! one run's logs (transformers' output directory with its `checkpoint-*/trainer_state.json`
+//! and `runs/<date>/events.out.tfevents.*`, or a folder with one JSONL file).
+//!
+//! When a run has its logs in several formats (the same numbers written three ways), one
+//! format is read, by preference: `trainer_state.json` (full precision, eval and summary
+//! apart), JSONL, a JSON list, CSV, TensorBoard (float32); the other files are listed as
+//! skipped. Several files of the chosen format are read in name order (TensorBoard writes a
+//! new event file, named by its start time, at each restart).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::ingest::source::{detect_format, Format};
+
+/// One run to scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// The run's name: its path relative to the scanned path.
+    pub id: String,
+    /// The files to read, in order.
+    pub files: Vec<(PathBuf, Format)>,
+    /// Log files of the run in other formats, not read.
+    pub skipped: Vec<PathBuf>,
+}
+
+impl RunSpec {
+    /// Bytes the run's files hold (0 for an unreadable file).
+    pub fn bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+            .sum()
+    }
+}
+
+/// Directories never searched.
+fn ignored_dir(name: &str) -> bool {
+    name.starts_with('.') || matches!(name, "__pycache__" | "node_modules" | "wandb-media")
+}
+
+/// Names of folders that hold a run's event files below the run's own folder.
+fn event_folder(name: &str) -> bool {
+    matches!(
+        name,
+        "tb" | "runs" | "logs" | "tensorboard" | "tb_logs" | "tensorboard_log"
+    )
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push((dir.to_path_buf(), e.to_string()));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if p.is_dir() {
+            if !ignored_dir(name) {
+                collect(&p, out, errors);
+            }
+        } else if detect_format(&p).is_some() {
+            out.push(p);
+        }
+    }
+}
+
+/// The folder of the run a log file belongs to.
+fn run_root(file: &Path, format: Format) -> PathBuf {
+    let parent = file.parent().unwrap_or(Path::new(""));
+    let name = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    match format {
+        Format::TrainerState if name(parent).starts_with("checkpoint-") => {
+            parent.parent().unwrap_or(parent).to_path_buf()
+        }
+        Format::TensorBoard => {
+            // output_dir/runs/<date_host>/events..., output_dir/tb/events...
+            let mut root = parent;
+            if let Some(up) = root.parent().filter(|up| event_folder(&name(up))) {
+                root = up;
+            }
+            if event_folder(&name(root)) {
+                root = root.parent().unwrap_or(root);
+            }
+            root.to_path_buf()
+        }
+        _ => parent.to_path_buf(),
+    }
+}
+
+/// Step of a checkpoint folder's name (`checkpoint-500` → 500).
+fn checkpoint_step(p: &Path) -> Option<u64> {
+    let dir = p.parent()?.file_name()?.to_str()?;
+    dir.strip_prefix("checkpoint-")?.parse().ok()
+}
+
+/// The runs under `paths`, and the paths that could not be read. A file given directly is
+/// one run, whatever its name; a directory is searched.
+pub fn discover(paths: &[PathBuf]) -> (Vec<RunSpec>, Vec<(PathBuf, String)>) {
+    let mut runs = Vec::new();
+    let mut errors = Vec::new();
+    for base in paths {
+        if base.is_file() {
+            let format = detect_format(base).unwrap_or(Format::Jsonl);
+            let id = base.file_name().map_or_else(
+                || base.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            runs.push(RunSpec {
+                id,
+                files: vec![(base.clone(), format)],
+                skipped: Vec::new(),
+            });
+            continue;
+        }
+        if !base.is_dir() {
+            errors.push((base.clone(), "no such file or directory".into()));
+            continue;
+        }
+        let mut files = Vec::new();
+        collect(base, &mut files, &mut errors);
+        // Loose JSONL/CSV files that share a folder with others of their kind are runs of
+        // their own (a folder of exported runs); alone they belong to the folder's run.
+        let mut loose: BTreeMap<PathBuf, usize> = BTreeMap::new();
+        for f in &files {
+            if matches!(detect_format(f), Some(Format::Jsonl | Format::Csv)) {
+                *loose
+                    .entry(f.parent().unwrap_or(Path::new("")).to_path_buf())
+                    .or_default() += 1;
+            }
+        }
+        let mut groups: BTreeMap<PathBuf, Vec<(PathBuf, Format)>> = BTreeMap::new();
+        for f in files {
+            let format = detect_format(&f).expect("collected files have a format");
+            let parent = f.parent().unwrap_or(Path::new("")).to_path_buf();
+            let root = if matches!(format, Format::Jsonl | Format::Csv) && loose[&parent] > 1 {
+                f.clone()
+            } else {
+                run_root(&f, format)
+            };
+            groups.entry(root).or_default().push((f, format));
+        }
+        for (root, group) in groups {
+            runs.push(choose(base, &root, group));
+        }
+    }
+    (runs, errors)
+}
+
+/// The run of `root` from its log files: the preferred format's files.
+fn choose(base: &Path, root: &Path, mut group: Vec<(PathBuf, Format)>) -> RunSpec {
+    let best = group.iter().map(|f| f.1).min().expect("a group has a file");
+    let mut chosen: Vec<(PathBuf, Format)> = Vec::new();
+    let mut skipped = Vec::new();
+    if best == Format::TrainerState {
+        // The run's own trainer_state.json (save_state at the end) if there is one, else
+        // the newest checkpoint's: each holds the whole history up to its step.
+        let own = group
+            .iter()
+            .position(|(p, f)| *f == Format::TrainerState && checkpoint_step(p).is_none());
+        let pick = own.or_else(|| {
+            group
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, f))| *f == Format::TrainerState)
+                .max_by_key(|(_, (p, _))| checkpoint_step(p))
+                .map(|(i, _)| i)
+        });
+        let pick = pick.expect("a trainer state is present");
+        chosen.push(group.swap_remove(pick));
+    } else {
+        let (take, rest): (Vec<_>, Vec<_>) = group.drain(..).partition(|f| f.1 == best);
+        chosen = take;
+        group = rest;
+    }
+    skipped.extend(group.into_iter().map(|f| f.0));
+    let rel = root.strip_prefix(base).unwrap_or(root);
+    let id = if rel.as_os_str().is_empty() {
+        base.file_name().map_or_else(
+            || base.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    } else {
+        rel.display().to_string()
+    };
+    RunSpec {
+        id,
+        files: chosen,
+        skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(p: &Path) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"{}\n").unwrap();
+    }
+
+    #[test]
+    fn runs_of_a_tree() {
+        let base = std::env::temp_dir().join(format!("rlf-discover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        // A transformers output dir: checkpoints and TensorBoard under runs/.
+        touch(&base.join("grpo/checkpoint-100/trainer_state.json"));
+        touch(&base.join("grpo/checkpoint-200/trainer_state.json"));
+        touch(&base.join("grpo/runs/Nov29_host/events.out.tfevents.1.host.1.0"));
+        // A run folder with one JSONL and a tb/ folder.
+        touch(&base.join("ppo/log.jsonl"));
+        touch(&base.join("ppo/tb/events.out.tfevents.2.host.2.0"));
+        // A folder of exported runs.
+        touch(&base.join("exports/a.jsonl"));
+        touch(&base.join("exports/b.csv"));
+        // TensorBoard only, two restarts.
+        touch(&base.join("tbonly/events.out.tfevents.3.h.1.0"));
+        touch(&base.join("tbonly/events.out.tfevents.4.h.1.0"));
+        touch(&base.join(".hidden/x.jsonl"));
+        touch(&base.join("notes.md"));
+        let (runs, errors) =
+            discover(&[base.clone(), base.join("ppo/log.jsonl"), base.join("nope")]);
+        assert_eq!(errors.len(), 1);
+        let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "exports/a.jsonl",
+                "exports/b.csv",
+                "grpo",
+                "ppo",
+                "tbonly",
+                "log.jsonl"
+            ]
+        );
+        let grpo = &runs[2];
+        assert_eq!(grpo.files.len(), 1);
+        assert!(grpo.files[0]
+            .0
+            .ends_with("checkpoint-200/trainer_state.json"));
+        assert_eq!(grpo.skipped.len(), 2);
+        assert_eq!(runs[3].files[0].1, Format::Jsonl);
+        assert_eq!(runs[3].skipped.len(), 1);
+        assert_eq!(runs[4].files.len(), 2);
+        assert!(runs[4].files[0].0.to_string_lossy().contains("tfevents.3"));
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

@@ -1,0 +1,292 @@
+//! One run through the forensics: its logs are read, the canonical metrics found, every row
+//! fed to the comprehensive forensics (the same code as the live `update`), and every series
+//! checked for non-finite values and spikes.
+
+use crate::forensics::comprehensive::{ComprehensiveConfig, ComprehensiveForensics, StepInput};
+use crate::ingest::alias::{resolve, Family};
+use crate::ingest::source::read_files;
+
+use super::discover::RunSpec;
+use super::report::{RunEvent, RunReport};
+use super::series::SeriesCheck;
+
+/// Scan options.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ScanOptions {
+    /// The KL target; `None` takes the trainer family's (only TRL PPO-v1's adaptive
+    /// controller has one), and without one the KL band analysis is skipped.
+    pub kl_target: Option<f64>,
+}
+
+/// The KL target of a family whose trainer steers the KL to one: TRL's adaptive controller
+/// (`PPOConfig.target = 6`, on the per-sequence summed KL).
+fn family_kl_target(family: Family) -> Option<f64> {
+    (family == Family::TrlPpoV1).then_some(6.0)
+}
+
+/// Keys whose jumps are not anomalies: counters, schedules and timings.
+fn spike_exempt(key: &str) -> bool {
+    let k = key.rsplit('/').next().unwrap_or(key);
+    matches!(
+        k,
+        "epoch"
+            | "num_tokens"
+            | "episode"
+            | "eps"
+            | "lr"
+            | "learning_rate"
+            | "total_flos"
+            | "num_input_tokens_seen"
+            | "global_step"
+            | "step"
+    ) || k.contains("time")
+        || k.contains("runtime")
+        || k.contains("per_second")
+        || k.ends_with("_lr")
+}
+
+/// Scans one run; `on_bytes` hears each file's size once it is read.
+pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64)) -> RunReport {
+    let data = read_files(&spec.files, on_bytes);
+    let t = &data.train;
+    let keys: Vec<&str> = t.names().iter().map(String::as_str).collect();
+    let col = |name: &str| resolve(data.family, name, &keys).and_then(|k| t.position(k));
+    let mut metrics = Vec::new();
+    let mut cols = [None; 12];
+    let wanted = [
+        "kl",
+        "kl_coef",
+        "entropy",
+        "reward_mean",
+        "reward_std",
+        "policy_grad_norm",
+        "value_grad_norm",
+        "grad_norm",
+        "advantage_mean",
+        "advantage_std",
+        "response_length_mean",
+        "clip_frac",
+    ];
+    for (slot, name) in cols.iter_mut().zip(wanted) {
+        *slot = col(name);
+        if let Some(i) = *slot {
+            metrics.push((name, t.names()[i].clone()));
+        }
+    }
+    let [kl, kl_coef, entropy, reward_mean, reward_std, policy, value, total, adv_mean, adv_std, _, _] =
+        cols;
+    let mut notes = Vec::new();
+    let kl_target = opts.kl_target.or_else(|| family_kl_target(data.family));
+    if kl.is_some() && kl_target.is_none() {
+        notes.push(format!(
+            "KL band analysis skipped: no kl_target given and a {} run has no controller \
+             target (pass kl_target for this trainer's KL scale)",
+            data.family.as_str()
+        ));
+    }
+    let target = kl_target.unwrap_or(0.1);
+    let cfg = ComprehensiveConfig {
+        kl_target: target,
+        kl_target_tolerance: 0.5 * target,
+        enable_kl_schedule_tracking: kl_target.is_some() && kl.is_some(),
+        enable_length_bias_detection: false,
+        history_size: 1,
+        ..ComprehensiveConfig::default()
+    };
+    let kl_tracked = cfg.enable_kl_schedule_tracking;
+    let mut forensics = match ComprehensiveForensics::new(cfg) {
+        Ok(f) => f,
+        Err(e) => {
+            notes.push(format!("forensics not run: {e}"));
+            return report(spec, &data, kl_target, metrics, None, Vec::new(), notes);
+        }
+    };
+    // Series the trackers already check for non-finite values get no generic check of
+    // that kind (one event per problem).
+    let consumed: Vec<usize> = [
+        kl.filter(|_| kl_tracked),
+        kl_coef.filter(|_| kl_tracked),
+        entropy,
+        reward_mean,
+        reward_std,
+        policy,
+        value,
+        total,
+        adv_mean,
+        adv_std,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut checks: Vec<SeriesCheck> = vec![SeriesCheck::default(); keys.len()];
+    let at = |c: Option<usize>, r: usize| c.and_then(|c| t.get(c, r));
+    for r in 0..t.len() {
+        let step = t.steps()[r];
+        let input = StepInput {
+            step,
+            kl: if kl_tracked { at(kl, r) } else { None },
+            kl_coef: if kl_tracked { at(kl_coef, r) } else { None },
+            entropy: at(entropy, r),
+            reward_mean: at(reward_mean, r),
+            reward_std: at(reward_std, r),
+            policy_grad_norm: at(policy, r),
+            value_grad_norm: at(value, r),
+            total_grad_norm: at(total, r),
+            advantage_mean: at(adv_mean, r),
+            advantage_std: at(adv_std, r),
+            advantage_min: None,
+            advantage_max: None,
+            advantage_median: None,
+        };
+        forensics.update(input, None, &[]);
+        for (i, check) in checks.iter_mut().enumerate() {
+            let Some(x) = t.get(i, r) else { continue };
+            if (!x.is_finite() && consumed.contains(&i)) || (x.is_finite() && spike_exempt(keys[i]))
+            {
+                continue;
+            }
+            check.update(keys[i], step, x);
+        }
+    }
+    let mut events = Vec::new();
+    if let Some(k) = forensics.kl() {
+        events.extend(
+            k.events()
+                .events()
+                .map(|e| RunEvent::from_tracker("kl_schedule", e)),
+        );
+    }
+    if let Some(g) = forensics.gradient() {
+        events.extend(
+            g.events()
+                .events()
+                .map(|e| RunEvent::from_tracker("gradient_norms", e)),
+        );
+    }
+    if let Some(a) = forensics.advantage() {
+        events.extend(
+            a.events()
+                .events()
+                .map(|e| RunEvent::from_tracker("advantage_statistics", e)),
+        );
+    }
+    events.extend(
+        forensics
+            .events()
+            .events()
+            .map(|e| RunEvent::from_tracker("comprehensive", e)),
+    );
+    let last = t.steps().last().copied().unwrap_or(f64::NAN);
+    for c in checks {
+        events.extend(c.finish(last));
+    }
+    events.sort_by(|a, b| a.first_step.total_cmp(&b.first_step));
+    let scores = (!t.is_empty()).then(|| forensics.metrics().clone());
+    report(spec, &data, kl_target, metrics, scores, events, notes)
+}
+
+fn report(
+    spec: &RunSpec,
+    data: &crate::ingest::source::RunData,
+    kl_target: Option<f64>,
+    metrics: Vec<(&'static str, String)>,
+    scores: Option<std::sync::Arc<crate::forensics::comprehensive::ComprehensiveMetrics>>,
+    events: Vec<RunEvent>,
+    notes: Vec<String>,
+) -> RunReport {
+    let t = &data.train;
+    RunReport {
+        id: spec.id.clone(),
+        files: data.sources.iter().map(|s| s.path.clone()).collect(),
+        skipped: spec.skipped.clone(),
+        format: data.sources.first().map_or("none", |s| s.format.as_str()),
+        family: data.family.as_str(),
+        bytes: data.bytes(),
+        rows: t.len(),
+        eval_rows: data.eval.len(),
+        step_range: t
+            .steps()
+            .first()
+            .zip(t.steps().last())
+            .map(|(a, b)| (*a, *b)),
+        replaced_rows: t.replaced_rows(),
+        kl_target,
+        metrics,
+        overall_health: scores.as_ref().and_then(|m| m.overall_health_score),
+        training_stability: scores.as_ref().and_then(|m| m.training_stability_score),
+        convergence_quality: scores.as_ref().and_then(|m| m.convergence_quality_score),
+        events,
+        problems: data.problems.clone(),
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::source::Format;
+    use std::path::Path;
+
+    #[test]
+    fn real_runs_scan_without_critical_anomalies() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        for (run, family) in [
+            ("trl-grpo-healthy", "trl_grpo"),
+            ("trl-ppo-v2-basic", "trl_ppo_v2"),
+        ] {
+            let spec = RunSpec {
+                id: run.into(),
+                files: vec![(
+                    data.join(run).join("trainer_state.json"),
+                    Format::TrainerState,
+                )],
+                skipped: vec![],
+            };
+            let mut bytes = 0;
+            let r = scan_run(&spec, &ScanOptions::default(), &mut |b| bytes += b);
+            assert_eq!(r.bytes, bytes);
+            assert_eq!(r.family, family);
+            assert_eq!(r.rows, 300);
+            assert_eq!(r.step_range, Some((1.0, 300.0)));
+            assert!(r.problems.is_empty(), "{:?}", r.problems);
+            assert_eq!(r.critical(), 0, "{run}: {:#?}", r.events);
+            assert!(r.metrics.iter().any(|(c, _)| *c == "kl"), "{:?}", r.metrics);
+            assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        }
+    }
+
+    #[test]
+    fn a_nan_loss_is_a_critical_event_at_its_step() {
+        let dir = std::env::temp_dir().join(format!("rlf-scan-run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("run.jsonl");
+        let mut s = String::new();
+        for i in 0..200 {
+            let loss = if i == 120 {
+                "NaN".to_string()
+            } else {
+                format!("{}", 1.0 + 0.001 * f64::from(i % 7))
+            };
+            s.push_str(&format!(
+                "{{\"step\": {i}, \"loss\": {loss}, \"grad_norm\": 1.0}}\n"
+            ));
+        }
+        std::fs::write(&p, s).unwrap();
+        let spec = RunSpec {
+            id: "run".into(),
+            files: vec![(p, Format::Jsonl)],
+            skipped: vec![],
+        };
+        let r = scan_run(&spec, &ScanOptions::default(), &mut |_| {});
+        let e = r
+            .events
+            .iter()
+            .find(|e| e.kind == "non_finite_loss")
+            .expect("NaN loss found");
+        assert_eq!(
+            (e.first_step, e.severity),
+            (120.0, crate::forensics::Severity::Critical)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
