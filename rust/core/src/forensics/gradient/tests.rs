@@ -259,9 +259,18 @@ fn vanishing_is_relative_to_the_runs_early_level() {
         a.update(i as f64, None, None, Some(0.5 * (1.0 + 0.1 * rng.normal())));
     }
     assert!(!kinds(&a).contains(&"vanishing_gradient_anomaly".to_string()));
-    assert!((a.vanishing_floor() - 5e-3).abs() < 1e-3, "{}", a.vanishing_floor());
+    assert!(
+        (a.vanishing_floor() - 5e-3).abs() < 1e-3,
+        "{}",
+        a.vanishing_floor()
+    );
     for i in 300..320 {
-        a.update(i as f64, None, None, Some(1e-3 * (1.0 + 0.1 * rng.normal())));
+        a.update(
+            i as f64,
+            None,
+            None,
+            Some(1e-3 * (1.0 + 0.1 * rng.normal())),
+        );
     }
     let e = a
         .events()
