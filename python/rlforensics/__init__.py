@@ -2,13 +2,16 @@
 
 A Rust numeric core (streaming statistics, trends, drift tests, KL-controller analysis) under a
 Python facade: the numeric core as :mod:`rlforensics.stats` and RLDK-compatible trackers as
-:mod:`rlforensics.forensics`.
+:mod:`rlforensics.forensics`; :func:`read_run` and :func:`scan` read and scan training logs
+(JSONL, CSV, ``trainer_state.json``, TensorBoard) in Rust.
 """
 
 from __future__ import annotations
 
 from rlforensics import forensics, stats
 from rlforensics._core import __version__
+from rlforensics.runs import RunLog, read_run
+from rlforensics.scanning import RunReport, ScanResult, scan
 from rlforensics.forensics import (
     AdvantageStatisticsMetrics,
     AdvantageStatisticsTracker,
@@ -30,8 +33,13 @@ __all__ = [
     "GradientNormsMetrics",
     "KLScheduleMetrics",
     "KLScheduleTracker",
+    "RunLog",
+    "RunReport",
+    "ScanResult",
     "__version__",
     "forensics",
+    "read_run",
+    "scan",
     "scan_ppo_events",
     "stats",
 ]

@@ -1,11 +1,16 @@
 """Type stubs of the compiled extension ``rlforensics._core`` (see ``rlforensics.stats``)."""
 
+import os
+from collections.abc import Sequence
 from typing import Any, Literal, SupportsFloat, final, overload
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "Scanner",
+    "masked_crc32c",
+    "read_run_columns",
     "AdvantageMetricsHistory",
     "AdvantageStatisticsMetrics",
     "AdvantageStatisticsTracker",
@@ -934,3 +939,27 @@ class AdvantageStatisticsTracker(_Pickled):
     def distribution_window(self) -> int: ...
     @property
     def history_size(self) -> int: ...
+
+# --- reading and scanning runs (rust/python/src/scan.rs) ---
+
+def masked_crc32c(data: bytes) -> int: ...
+def read_run_columns(path: str | os.PathLike[str]) -> dict[str, Any]: ...
+
+@final
+class Scanner:
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        kl_target: float | None = None,
+        jobs: int = 0,
+    ) -> None: ...
+    @property
+    def run_ids(self) -> list[str]: ...
+    @property
+    def errors(self) -> list[tuple[str, str]]: ...
+    @property
+    def total_bytes(self) -> int: ...
+    def start(self) -> None: ...
+    def progress(self) -> tuple[int, int]: ...
+    def finished(self) -> bool: ...
+    def join(self) -> list[dict[str, Any]]: ...

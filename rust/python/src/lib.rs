@@ -21,6 +21,8 @@ mod kl_schedule;
 mod pickling;
 mod ppo_scan;
 mod rolling;
+mod scan;
+mod tfrecord;
 
 use pyo3::prelude::*;
 
@@ -44,5 +46,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     comprehensive::register(m)?;
     ppo_scan::register(m)?;
     advantage::register(m)?;
+    scan::register(m)?;
+    tfrecord::register(m)?;
     Ok(())
 }

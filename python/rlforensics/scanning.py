@@ -1,0 +1,237 @@
+"""Scanning many runs: ``scan(paths)`` finds the runs under the paths, analyses them in
+parallel in Rust (with the GIL released) through the same forensics as the live API, and
+returns a :class:`ScanResult` with one :class:`RunReport` per run.
+
+A run is a log file, or a folder holding one run's logs (a transformers output folder with
+``checkpoint-*/trainer_state.json`` and ``runs/*/events.out.tfevents.*``, a folder with one
+JSONL file, ...); a folder of several JSONL/CSV files holds one run per file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rlforensics._core import Scanner
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
+__all__ = ["RunReport", "ScanResult", "scan"]
+
+log = logging.getLogger("rlforensics.scan")
+
+#: ``progress(bytes_done, bytes_total, runs_done, runs_total)``
+ProgressCallback = Callable[[int, int, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What the scan found in one run."""
+
+    run_id: str
+    files: list[str]
+    format: str
+    family: str
+    bytes: int
+    rows: int
+    eval_rows: int
+    step_range: tuple[float, float] | None
+    kl_target: float | None
+    overall_health: float | None
+    training_stability: float | None
+    convergence_quality: float | None
+    events: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    metrics: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    replaced_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def critical(self) -> list[dict[str, Any]]:
+        """Critical anomaly events, in order of onset."""
+        return [e for e in self.events if e["severity"] == "critical"]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Warning events, in order of onset."""
+        return [e for e in self.events if e["severity"] == "warning"]
+
+    @property
+    def first_anomaly_step(self) -> float | None:
+        """Onset of the earliest critical event, else of the earliest event."""
+        evs = self.critical or self.events
+        return min((e["first_step"] for e in evs), default=None)
+
+    def badness(self) -> tuple[int, int, float, int]:
+        """Sort key, worst first when sorted descending."""
+        health = self.overall_health if self.overall_health is not None else 1.0
+        return (len(self.critical), len(self.warnings), 1.0 - health, len(self.problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _report(d: dict[str, Any]) -> RunReport:
+    return RunReport(
+        run_id=d["run_id"],
+        files=d["files"],
+        format=d["format"],
+        family=d["family"],
+        bytes=d["bytes"],
+        rows=d["rows"],
+        eval_rows=d["eval_rows"],
+        step_range=tuple(d["step_range"]) if d["step_range"] is not None else None,
+        kl_target=d["kl_target"],
+        overall_health=d["overall_health"],
+        training_stability=d["training_stability"],
+        convergence_quality=d["convergence_quality"],
+        events=d["events"],
+        problems=d["problems"],
+        metrics=d["metrics"],
+        skipped=d["skipped"],
+        replaced_rows=d["replaced_rows"],
+        notes=d["notes"],
+    )
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The reports of a scan, in discovery order; :meth:`worst_first` ranks them."""
+
+    runs: list[RunReport]
+    errors: list[tuple[str, str]]
+    seconds: float
+    bytes: int
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __iter__(self) -> Iterator[RunReport]:
+        return iter(self.runs)
+
+    def __getitem__(self, run_id: str) -> RunReport:
+        for r in self.runs:
+            if r.run_id == run_id:
+                return r
+        raise KeyError(run_id)
+
+    def worst_first(self) -> list[RunReport]:
+        """Runs with critical anomalies first, then by warnings, health and input problems."""
+        return sorted(self.runs, key=lambda r: r.badness(), reverse=True)
+
+    @property
+    def has_critical(self) -> bool:
+        return any(r.critical for r in self.runs)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per run: ids, format, family, rows, scores, counts and first steps."""
+        import pandas as pd
+
+        rows = []
+        for r in self.worst_first():
+            first = r.first_anomaly_step
+            rows.append(
+                {
+                    "run_id": r.run_id,
+                    "format": r.format,
+                    "family": r.family,
+                    "rows": r.rows,
+                    "first_step": r.step_range[0] if r.step_range else None,
+                    "last_step": r.step_range[1] if r.step_range else None,
+                    "overall_health": r.overall_health,
+                    "training_stability": r.training_stability,
+                    "convergence_quality": r.convergence_quality,
+                    "critical": len(r.critical),
+                    "warnings": len(r.warnings),
+                    "problems": len(r.problems),
+                    "first_anomaly_step": first,
+                    "worst_anomaly": (r.critical or r.warnings or [{"type": None}])[0]["type"],
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
+        """The whole scan as JSON (strict: non-finite numbers become null); also written to
+        ``path`` when given."""
+        doc = {
+            "rlforensics_scan": 1,
+            "seconds": self.seconds,
+            "bytes": self.bytes,
+            "errors": [{"path": p, "error": e} for p, e in self.errors],
+            "runs": [_finite(r.to_dict()) for r in self.worst_first()],
+        }
+        text = json.dumps(doc, indent=indent, allow_nan=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return text
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float):
+        return x if x == x and abs(x) != float("inf") else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+def scan(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    kl_target: float | None = None,
+    jobs: int | None = None,
+    progress: bool | ProgressCallback = True,
+) -> ScanResult:
+    """Scan every run under ``paths``.
+
+    Args:
+        paths: files or folders.
+        kl_target: the KL target of the runs' controller. ``None`` takes the trainer
+            family's own (TRL PPO-v1's adaptive controller: 6); for families without one the
+            KL band analysis is skipped and the report says so.
+        jobs: threads (default: one per core).
+        progress: ``True`` logs progress on the ``rlforensics.scan`` logger about every two
+            seconds; a callable is called as ``progress(bytes_done, bytes_total, runs_done,
+            runs_total)`` about ten times a second; ``False`` reports nothing.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    started = time.perf_counter()
+    scanner = Scanner([os.fspath(p) for p in paths], kl_target, jobs or 0)
+    for p, e in scanner.errors:
+        log.warning("cannot read %s: %s", p, e)
+    total, n_runs = scanner.total_bytes, len(scanner.run_ids)
+    scanner.start()
+    if progress is not False:
+        interval = 0.1 if callable(progress) else 2.0
+        last_log = time.perf_counter()
+        while True:
+            done_bytes, done_runs = scanner.progress()
+            if callable(progress):
+                progress(done_bytes, total, done_runs, n_runs)
+            elif time.perf_counter() - last_log >= interval:
+                log.info("scanned %d of %d runs (%.0f of %.0f MB)", done_runs, n_runs, done_bytes / 1e6, total / 1e6)
+                last_log = time.perf_counter()
+            if scanner.finished():
+                break
+            time.sleep(0.05)
+    reports = [_report(d) for d in scanner.join()]
+    if callable(progress):
+        progress(total, total, n_runs, n_runs)
+    return ScanResult(
+        runs=reports,
+        errors=scanner.errors,
+        seconds=time.perf_counter() - started,
+        bytes=sum(r.bytes for r in reports),
+    )
