@@ -947,12 +947,12 @@ def read_run_columns(path: str | os.PathLike[str]) -> dict[str, Any]: ...
 
 @final
 class Scanner:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         paths: Sequence[str | os.PathLike[str]],
         kl_target: float | None = None,
         jobs: int = 0,
-    ) -> None: ...
+    ) -> Scanner: ...
     @property
     def run_ids(self) -> list[str]: ...
     @property

@@ -66,21 +66,21 @@ def _table(result: ScanResult, top: int) -> None:
     t = Table(title=f"{len(result)} runs, worst first", show_lines=False)
     for col, kw in [
         ("run", {"overflow": "fold"}),
-        ("format / family", {}),
+        ("family", {}),
         ("rows", {"justify": "right"}),
         ("health", {"justify": "right"}),
         ("crit", {"justify": "right"}),
         ("warn", {"justify": "right"}),
         ("first", {"justify": "right"}),
         ("most serious anomalies (type@onset step)", {"overflow": "fold"}),
-        ("input problems", {"justify": "right"}),
+        ("problems", {"justify": "right"}),
     ]:
         t.add_column(col, **kw)  # type: ignore[arg-type]
     for r in result.worst_first()[:top]:
         style = "red" if r.critical else ("yellow" if r.warnings else "green")
         t.add_row(
             f"[{style}]{r.run_id}[/]",
-            f"{r.format} / {r.family}",
+            r.family,
             str(r.rows),
             _fmt(r.overall_health),
             str(len(r.critical)),

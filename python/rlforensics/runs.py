@@ -11,6 +11,7 @@ are listed with their file and line or byte offset, and the rest of the file is 
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,6 @@ import numpy.typing as npt
 from rlforensics._core import read_run_columns
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pandas as pd
     import polars as pl
 
 __all__ = ["LogTable", "RunLog", "read_run"]
@@ -42,9 +42,10 @@ class LogTable:
     def __len__(self) -> int:
         return int(self.steps.size)
 
-    def to_pandas(self) -> pd.DataFrame:
-        """A DataFrame with a ``step`` column and one column per key (NaN where not logged)."""
-        import pandas as pd
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with a ``step`` column and one column per key (NaN where not
+        logged)."""
+        pd = importlib.import_module("pandas")  # optional: imported only when asked for
 
         return pd.DataFrame({"step": self.steps, **self.columns})
 
@@ -94,7 +95,7 @@ class RunLog:
         """The training columns."""
         return self.train.columns
 
-    def to_pandas(self) -> pd.DataFrame:
+    def to_pandas(self) -> Any:
         """The training rows as a pandas DataFrame."""
         return self.train.to_pandas()
 

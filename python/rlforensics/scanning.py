@@ -9,18 +9,16 @@ JSONL file, ...); a folder of several JSONL/CSV files holds one run per file.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rlforensics._core import Scanner
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pandas as pd
 
 __all__ = ["RunReport", "ScanResult", "scan"]
 
@@ -130,10 +128,10 @@ class ScanResult:
     def has_critical(self) -> bool:
         return any(r.critical for r in self.runs)
 
-    def to_pandas(self) -> pd.DataFrame:
+    def to_pandas(self) -> Any:
         """One row per run: ids, format, family, rows, scores, counts and first steps."""
-        import pandas as pd
-
+        pd = importlib.import_module("pandas")  # optional: imported only when asked for
+    
         rows = []
         for r in self.worst_first():
             first = r.first_anomaly_step

@@ -184,7 +184,9 @@ def write_tensorboard(
     tags = [_bytes(1, f"train/{k}".encode()) for k in names]
     with open(path, "wb") as f:
         f.write(_record(_field(1, 1) + struct.pack("<d", wall_time0) + _bytes(3, b"brain.Event:2")))
-        rows = [(float(s), [float(cols[k][i]) for k in names]) for i, s in enumerate(steps.tolist())]
+        rows: list[tuple[float, list[float] | None]] = [
+            (float(s), [float(cols[k][i]) for k in names]) for i, s in enumerate(steps.tolist())
+        ]
         if summary:
             rows.append((float(steps[-1]), None))  # summary marker
         for i, (step, values) in enumerate(rows):

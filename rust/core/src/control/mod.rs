@@ -6,4 +6,5 @@ mod bivariate;
 pub use analyzer::{
     controller_batch, ControllerAnalyzer, ControllerConfig, ControllerKind, ControllerReport,
 };
-pub use bivariate::Bivariate;
+pub(crate) use bivariate::{centred_sums, pearson};
+pub use bivariate::{correlation, Bivariate};

@@ -56,49 +56,241 @@ pub fn histogram_kl(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
             (lo.min(x), hi.max(x))
         });
-    if lo == hi {
-        return Ok(Some(HistogramKl {
+    let Some(grid) = Grid::new(lo, hi, bins) else {
+        return Ok(Some(HistogramKl::identical(bins)));
+    };
+    let mut cur = vec![0u64; bins];
+    let mut refc = vec![0u64; bins];
+    for &x in &current {
+        cur[grid.bin_of(x)] += 1;
+    }
+    for &x in &reference {
+        refc[grid.bin_of(x)] += 1;
+    }
+    Ok(Some(divergence(&cur, &refc)))
+}
+
+impl HistogramKl {
+    /// Both samples hold one and the same value: nothing to tell apart.
+    pub(crate) fn identical(bins: usize) -> Self {
+        HistogramKl {
             raw: 0.0,
             corrected: 0.0,
             bins,
             occupied: 1,
-        }));
+        }
     }
-    let width = (hi - lo) / bins as f64;
-    let bin_of = |x: f64| (((x - lo) / width) as usize).min(bins - 1);
-    let mut cur = vec![0u64; bins];
-    let mut refc = vec![0u64; bins];
-    for &x in &current {
-        cur[bin_of(x)] += 1;
+}
+
+/// The bins of [`histogram_kl`]: `bins` equal-width bins spanning [lo, hi].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Grid {
+    lo: f64,
+    width: f64,
+    bins: usize,
+}
+
+impl Grid {
+    /// `None` when the span is empty (`lo == hi`); `bins` must be at least 1.
+    pub(crate) fn new(lo: f64, hi: f64, bins: usize) -> Option<Self> {
+        (lo != hi).then(|| Grid {
+            lo,
+            width: (hi - lo) / bins as f64,
+            bins,
+        })
     }
-    for &x in &reference {
-        refc[bin_of(x)] += 1;
+
+    /// Bin of a value inside the span. Non-decreasing in `x` (each operation rounds
+    /// monotonically), so the values of a sorted sample that fall into bins up to `k` form a
+    /// prefix that a binary search finds.
+    #[inline]
+    pub(crate) fn bin_of(&self, x: f64) -> usize {
+        (((x - self.lo) / self.width) as usize).min(self.bins - 1)
     }
-    let occupied = cur.iter().zip(&refc).filter(|(a, b)| **a + **b > 0).count();
-    let n = current.len() as f64;
-    let m = reference.len() as f64;
+
+    /// For each bin, a value up to which (from inside the bin) every value is in that bin: a
+    /// point just below its upper edge whose bin is checked, by monotonicity of
+    /// [`Grid::bin_of`]; −∞ where the check fails (then each value is binned on its own).
+    pub(crate) fn run_ends(&self) -> Vec<f64> {
+        (0..self.bins)
+            .map(|bin| {
+                if bin + 1 == self.bins {
+                    return f64::INFINITY;
+                }
+                let below_edge = self.lo + ((bin + 1) as f64 - 1e-6) * self.width;
+                if self.bin_of(below_edge) == bin {
+                    below_edge
+                } else {
+                    f64::NEG_INFINITY
+                }
+            })
+            .collect()
+    }
+
+    /// Adds the bins of the ascending `sorted` values, all inside the span, to `counts`,
+    /// given the grid's [`Grid::run_ends`]. Sorted values fill the bins in runs: a value up
+    /// to its bin's run end is counted with a comparison, and only the first value of a run
+    /// is binned.
+    pub(crate) fn count_sorted_into(
+        &self,
+        sorted: impl Iterator<Item = f64>,
+        run_ends: &[f64],
+        counts: &mut [u64],
+    ) {
+        // The current run: its bin, its end and its length so far (none before the first).
+        let (mut bin, mut end, mut n) = (0, f64::NEG_INFINITY, 0u64);
+        for x in sorted {
+            if x <= end {
+                n += 1;
+                continue;
+            }
+            if n > 0 {
+                counts[bin] += n;
+            }
+            bin = self.bin_of(x);
+            end = run_ends[bin];
+            n = 1;
+        }
+        if n > 0 {
+            counts[bin] += n;
+        }
+    }
+
+    /// Bin counts of the ascending `sorted` values, all inside the span: one binary search
+    /// per bin edge when that is cheaper than a pass over the values.
+    pub(crate) fn counts_sorted(&self, sorted: &[f64]) -> Vec<u64> {
+        let mut counts = vec![0u64; self.bins];
+        let n = sorted.len();
+        // A search costs about log2(n) bin lookups per edge, a pass one per value.
+        if (self.bins as u64) * u64::from(usize::BITS - n.leading_zeros()) >= n as u64 {
+            self.count_sorted_into(sorted.iter().copied(), &self.run_ends(), &mut counts);
+            return counts;
+        }
+        let mut start = 0;
+        for (k, c) in counts.iter_mut().enumerate() {
+            let end = if k + 1 == self.bins {
+                n
+            } else {
+                start + sorted[start..].partition_point(|&x| self.bin_of(x) <= k)
+            };
+            *c = (end - start) as u64;
+            start = end;
+        }
+        counts
+    }
+}
+
+/// The corrected divergence from the bin counts of the current sample (`cur`) and the
+/// reference (`refc`), both on one grid with at least one value each.
+pub(crate) fn divergence(cur: &[u64], refc: &[u64]) -> HistogramKl {
+    divergence_with(cur, refc, None, None)
+}
+
+/// The terms p·ln(p/q) of the bins of one grid, by bin, for the current sample size and
+/// number of occupied bins they were computed with: between two tests only the bins that a
+/// value entered or left change, and the others' terms (a logarithm and a division each)
+/// are reused.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TermMemo {
+    /// (current values, occupied bins) of the terms.
+    key: (u64, usize),
+    /// (count, term) per bin; count 0 when not computed.
+    terms: Vec<(u64, f64)>,
+}
+
+/// [`divergence`], given the quotients k / n for k in 0..=n (n current values) when at
+/// hand, which saves a division per bin, and the terms of the previous call on this grid.
+/// Each term is the same expression on the same numbers, so the result is the same.
+pub(crate) fn divergence_with(
+    cur: &[u64],
+    refc: &[u64],
+    shares: Option<&[f64]>,
+    mut memo: Option<&mut TermMemo>,
+) -> HistogramKl {
+    let occupied = cur.iter().zip(refc).filter(|(a, b)| **a + **b > 0).count();
+    let total = cur.iter().sum::<u64>();
+    let n = total as f64;
+    if let Some(memo) = memo.as_deref_mut() {
+        if memo.key != (total, occupied) || memo.terms.len() != cur.len() {
+            memo.key = (total, occupied);
+            memo.terms.clear();
+            memo.terms.resize(cur.len(), (0, 0.0));
+        }
+    }
+    let m = refc.iter().sum::<u64>() as f64;
     let q_total = m + 0.5 * occupied as f64;
     let mut raw = 0.0;
-    for (&a, &b) in cur.iter().zip(&refc) {
+    for (bin, (&a, &b)) in cur.iter().zip(refc).enumerate() {
         if a == 0 {
             continue;
         }
-        let p = a as f64 / n;
+        if let Some((count, term)) = memo.as_deref().map(|m| m.terms[bin]) {
+            if count == a {
+                raw += term;
+                continue;
+            }
+        }
+        let p = match shares {
+            Some(s) if s.len() == n as usize + 1 => s[a as usize],
+            _ => a as f64 / n,
+        };
         let q = (b as f64 + 0.5) / q_total;
-        raw += p * (p / q).ln();
+        let term = p * (p / q).ln();
+        if let Some(memo) = memo.as_deref_mut() {
+            memo.terms[bin] = (a, term);
+        }
+        raw += term;
     }
     let bias = (occupied as f64 - 1.0) * (0.5 / n + 0.5 / m);
-    Ok(Some(HistogramKl {
+    HistogramKl {
         raw,
         corrected: raw - bias,
-        bins,
+        bins: cur.len(),
         occupied,
-    }))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Counting a sorted sample by binary search or by runs gives the per-value counts,
+        /// with values on bin edges, a bit off them, and anywhere.
+        #[test]
+        fn fast_bins_and_counts_match_per_value_bins(
+            lo in prop::sample::select(vec![0.0, -0.0, -3.7, 1e6, 1e-300, 0.1]),
+            span in prop::sample::select(vec![1.0, 0.3, 1e-7, 123.456, 1e9]),
+            bins in 1usize..60,
+            picks in prop::collection::vec((0usize..61, 0u8..4, 0.0f64..1.0), 1..300),
+        ) {
+            let grid = Grid::new(lo, lo + span, bins).unwrap();
+            let hi = lo + span;
+            let mut xs: Vec<f64> = picks
+                .iter()
+                .map(|&(k, kind, u)| {
+                    let edge = lo + (k.min(bins) as f64) * grid.width;
+                    let x = match kind {
+                        0 => edge,
+                        1 => f64::from_bits(edge.to_bits().wrapping_add(1)),
+                        2 => f64::from_bits(edge.to_bits().wrapping_sub(1)),
+                        _ => lo + u * span,
+                    };
+                    x.clamp(lo, hi)
+                })
+                .collect();
+            xs.sort_unstable_by(f64::total_cmp);
+            let mut per_value = vec![0u64; bins];
+            for &x in &xs {
+                per_value[grid.bin_of(x)] += 1;
+            }
+            prop_assert_eq!(&grid.counts_sorted(&xs), &per_value);
+            let mut runs = vec![0u64; bins];
+            grid.count_sorted_into(xs.iter().copied(), &grid.run_ends(), &mut runs);
+            prop_assert_eq!(&runs, &per_value);
+        }
+    }
 
     #[test]
     fn identical_and_disjoint() {

@@ -40,13 +40,21 @@ pub fn ks_2samp_sorted(a: &[f64], b: &[f64]) -> Option<KsTest> {
         }
         d = d.max((i as f64 / nf - j as f64 / mf).abs());
     }
-    let en = nf * mf / (nf + mf);
-    Some(KsTest {
-        statistic: d,
-        p_value: kolmogorov_sf(en.sqrt() * d),
-        n_a: n,
-        n_b: m,
-    })
+    Some(KsTest::new(d, n, m))
+}
+
+impl KsTest {
+    /// The test of statistic `d` between samples of `n_a` and `n_b` values (both ≥ 1).
+    pub(crate) fn new(d: f64, n_a: usize, n_b: usize) -> Self {
+        let (nf, mf) = (n_a as f64, n_b as f64);
+        let en = nf * mf / (nf + mf);
+        KsTest {
+            statistic: d,
+            p_value: kolmogorov_sf(en.sqrt() * d),
+            n_a,
+            n_b,
+        }
+    }
 }
 
 /// KS test on the finite values of two unsorted samples.

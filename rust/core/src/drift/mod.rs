@@ -3,6 +3,7 @@
 mod detector;
 mod histogram_kl;
 mod ks;
+mod ranked;
 
 pub use detector::DriftDetector;
 pub use histogram_kl::{default_bins, histogram_kl, HistogramKl};

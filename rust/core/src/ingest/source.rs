@@ -66,7 +66,7 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Its format.
     pub format: Format,
-    /// Bytes read.
+    /// The file's size (a reader that stops at damage leaves the rest unread).
     pub bytes: u64,
 }
 
@@ -92,7 +92,7 @@ pub struct RunData {
 }
 
 impl RunData {
-    /// Bytes read over all files.
+    /// Bytes of all the files.
     pub fn bytes(&self) -> u64 {
         self.sources.iter().map(|s| s.bytes).sum()
     }
@@ -113,7 +113,8 @@ pub fn read_files(files: &[(PathBuf, Format)], on_bytes: &mut dyn FnMut(u64)) ->
     let mut problems = Vec::new();
     for (path, format) in files {
         let before = run.problems.len();
-        let bytes = read_one(path, *format, &mut run);
+        let read = read_one(path, *format, &mut run);
+        let bytes = std::fs::metadata(path).map_or(read, |m| m.len().max(read));
         on_bytes(bytes);
         problems.extend(run.problems.drain(before..).map(|p| (path.clone(), p)));
         sources.push(SourceFile {

@@ -149,6 +149,24 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<RunSpec>, Vec<(PathBuf, String)>) {
             };
             groups.entry(root).or_default().push((f, format));
         }
+        // A folder whose subfolders hold runs of their own is a folder of runs: its loose
+        // JSONL/CSV files are runs too, not logs of the folder.
+        let roots: Vec<PathBuf> = groups.keys().cloned().collect();
+        let mut split: Vec<(PathBuf, Vec<(PathBuf, Format)>)> = Vec::new();
+        for root in &roots {
+            let container = roots.iter().any(|r| r != root && r.starts_with(root));
+            if !container {
+                continue;
+            }
+            let group = groups.get_mut(root).expect("a known root");
+            let (own, rest): (Vec<_>, Vec<_>) = group.drain(..).partition(|(f, fmt)| {
+                matches!(fmt, Format::Jsonl | Format::Csv) && f.parent() == Some(root.as_path())
+            });
+            *group = rest;
+            split.extend(own.into_iter().map(|f| (f.0.clone(), vec![f])));
+        }
+        groups.retain(|_, g| !g.is_empty());
+        groups.extend(split);
         for (root, group) in groups {
             runs.push(choose(base, &root, group));
         }

@@ -1,6 +1,9 @@
 //! KL-schedule forensics: RLDK's `KLScheduleTracker` on the core's estimators.
 
+mod coefficient;
 mod config;
+mod controller_window;
+mod fixed;
 mod metrics;
 mod tracker;
 

@@ -260,3 +260,52 @@ fn history_is_capped() {
     assert_eq!(t.history().len(), 7);
     assert_eq!(t.history()[0].step, 13.0);
 }
+
+/// The drift trend from two passes is the one of the streaming estimators (Welford moments
+/// and co-moments) on rising, falling, flat and noisy scores.
+#[test]
+fn drift_trend_matches_the_streaming_estimators() {
+    use crate::control::Bivariate;
+    use crate::stats::{Moments, Ring};
+    fn streaming(scores: &Ring) -> DriftTrend {
+        let n = scores.len();
+        if n < 3 {
+            return DriftTrend::Stable;
+        }
+        let mut m = Moments::new();
+        let mut fit = Bivariate::default();
+        for (i, s) in scores.iter().enumerate() {
+            m.update(s);
+            fit.update(i as f64, s);
+        }
+        if m.std(0).unwrap_or(0.0) < 1e-6 {
+            return DriftTrend::Stable;
+        }
+        let slope = fit.covariance().unwrap_or(0.0) / (((n * n - 1) as f64) / 12.0);
+        if slope > 0.01 {
+            DriftTrend::Increasing
+        } else if slope < -0.01 {
+            DriftTrend::Decreasing
+        } else {
+            DriftTrend::Stable
+        }
+    }
+    let mut rng = Noise(3);
+    let mut seen = [0usize; 3];
+    for case in 0..3000 {
+        let mut ring = Ring::new(10);
+        let trend = [0.05, -0.05, 0.0, 0.011, -0.009][case % 5];
+        for i in 0..(case % 13) {
+            let noise = if case % 7 == 0 {
+                0.0
+            } else {
+                0.02 * rng.normal()
+            };
+            ring.push((0.5 + trend * i as f64 + noise).clamp(0.0, 1.0));
+        }
+        let mine = super::tracker::drift_trend(&ring);
+        assert_eq!(mine, streaming(&ring), "case {case}");
+        seen[mine as usize] += 1;
+    }
+    assert!(seen.iter().all(|&k| k > 100), "{seen:?}");
+}

@@ -10,9 +10,11 @@
 //!   the trend implies across the trend window, relative to the band, with an R² floor so
 //!   that noise does not read as a trend.
 //! - Controller overshoot, oscillation and responsiveness come from the core's controller
-//!   analysis over the last `controller_window` samples. A coefficient that does not change
-//!   is "no controller" (responsiveness `None`, no anomaly), unless it used to change and has
-//!   stopped while the KL is out of band: that is a stuck controller.
+//!   analysis over the last `controller_window` samples (computed in one pass over the
+//!   window, see `controller_window`; lags whose correlations tie in magnitude go to the
+//!   shorter lag). A coefficient that does not change is "no controller" (responsiveness
+//!   `None`, no anomaly), unless it used to change and has stopped while the KL is out of
+//!   band: that is a stuck controller.
 //! - Drift uses the bias-corrected histogram KL and must also be significant by a KS test;
 //!   the current window never overlaps the reference.
 //! - Scores need data: a part without data is `None` and does not count as a perfect 1.0.
@@ -21,9 +23,12 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use super::coefficient::coef_stats;
 use super::config::KlScheduleConfig;
+use super::controller_window::{self, Sample};
+use super::fixed::Fixed;
 use super::metrics::{DriftTrend, KlScheduleMetrics};
-use crate::control::{Bivariate, ControllerAnalyzer, ControllerConfig, ControllerKind};
+use crate::control::ControllerKind;
 use crate::drift::DriftDetector;
 use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
@@ -93,9 +98,13 @@ pub struct KlScheduleTracker {
     trend_steps: Ring,
     trend_r2: Option<f64>,
     volatility: RollingMoments,
-    controller: VecDeque<(f64, f64, f64)>,
+    /// (kl, coef, step, ln coef) of the last `controller_window` finite KL values; the
+    /// coefficient is NaN where none was usable, and its logarithm is kept so that the
+    /// windowed analyses do not take it again at every step.
+    controller: VecDeque<(f64, f64, f64, f64)>,
     controller_window: Option<ControllerWindow>,
-    coef_pairs: VecDeque<(f64, f64)>,
+    /// (kl, coef, ln coef) of the last `SHORT_WINDOW` of them.
+    coef_pairs: VecDeque<(f64, f64, f64)>,
     /// Whether the KL has been inside the band at least once (the controller acquired
     /// its target); before that the band rule waits for a full window.
     acquired: bool,
@@ -247,8 +256,12 @@ impl KlScheduleTracker {
             None => {}
         }
         if kl.is_some() || !input_findings.is_empty() {
-            let mut findings = input_findings;
-            findings.extend(self.rule_findings());
+            let mut findings = self.rule_findings();
+            if !input_findings.is_empty() {
+                // Input findings come first (the order the log sees them in).
+                input_findings.append(&mut findings);
+                findings = input_findings;
+            }
             self.events.observe(step, findings);
         }
         crate::forensics::push_capped(
@@ -278,14 +291,15 @@ impl KlScheduleTracker {
         self.trend_steps.push(step);
         self.volatility.update(kl);
         let c = coef.unwrap_or(f64::NAN);
+        let ln_c = c.ln();
         if self.controller.len() == self.cfg.controller_window {
             self.controller.pop_front();
         }
-        self.controller.push_back((kl, c, step));
+        self.controller.push_back((kl, c, step, ln_c));
         if self.coef_pairs.len() == SHORT_WINDOW {
             self.coef_pairs.pop_front();
         }
-        self.coef_pairs.push_back((kl, c));
+        self.coef_pairs.push_back((kl, c, ln_c));
         if let Some(c) = coef {
             match self.first_coef {
                 None => self.first_coef = Some(c),
@@ -322,7 +336,8 @@ impl KlScheduleTracker {
         if d.since_test < cfg.drift_stride() {
             return;
         }
-        let (Some(ks), Ok(Some(hkl))) = (d.detector.ks(), d.detector.histogram_kl(None)) else {
+        let (Some(ks), Ok(Some(hkl))) = (d.detector.ks(), d.detector.histogram_kl_cached(None))
+        else {
             return;
         };
         d.since_test = 0;
@@ -383,9 +398,10 @@ impl KlScheduleTracker {
         self.health_scores();
     }
 
-    /// Re-runs the core's controller analysis over the last `controller_window` samples:
-    /// O(window) per step, which keeps overshoot, oscillation and responsiveness about the
-    /// controller's recent behaviour rather than the whole run.
+    /// Re-runs the controller analysis over the last `controller_window` samples: O(window)
+    /// per refresh, which keeps overshoot, oscillation and responsiveness about the
+    /// controller's recent behaviour rather than the whole run. It gives what a fresh
+    /// `ControllerAnalyzer` over the window reports (see `controller_window`).
     fn analyse_controller_window(&mut self) {
         if self.controller.len() < self.cfg.controller_window {
             return;
@@ -396,28 +412,23 @@ impl KlScheduleTracker {
         if self.controller_window.is_some() && self.finite_kl % stride != 0 {
             return;
         }
-        // The configuration was validated with the tracker's own (same) checks.
-        let Ok(ccfg) = ControllerConfig::new(
+        let samples = self.controller.iter().map(|&(kl, c, _, ln_c)| Sample {
+            kl,
+            coef: c.is_finite().then_some((c, ln_c)),
+        });
+        let r = controller_window::analyse(
+            samples,
             self.cfg.kl_target,
             self.cfg.kl_target_tolerance,
-            None,
-            5,
-            RESPONSE_MAX_LAG,
-        ) else {
-            return;
-        };
-        let mut a = ControllerAnalyzer::new(ccfg);
-        for &(kl, c, step) in &self.controller {
-            a.update(kl, c.is_finite().then_some(c), Some(step));
-        }
-        let r = a.report();
+            RESPONSE_MAX_LAG as usize,
+        );
         let m = &mut self.metrics;
-        m.controller_kind = r.controller;
+        m.controller_kind = r.kind;
         m.controller_responsiveness = r.responsiveness.map(|v| v.clamp(0.0, 1.0));
         m.controller_overshoot = Some(r.max_overshoot.unwrap_or(0.0).max(0.0));
         m.controller_oscillation = r.oscillation_rate;
         self.controller_window = Some(ControllerWindow {
-            kind: r.controller,
+            kind: r.kind,
             responsiveness: r.responsiveness,
             time_in_band: r.time_in_band.unwrap_or(0.0),
         });
@@ -426,30 +437,14 @@ impl KlScheduleTracker {
     fn coefficient_stats(&mut self) {
         let m = &mut self.metrics;
         let full = self.coef_pairs.len() == SHORT_WINDOW;
-        if !full || self.coef_pairs.iter().any(|p| !p.1.is_finite()) {
-            m.coef_change_rate = None;
-            m.coef_adaptation_quality = None;
-            m.coef_stability = None;
-            return;
-        }
-        let mut coefs = Moments::new();
-        let mut adapt = Bivariate::default();
-        let mut abs_change = 0.0;
-        let pairs: Vec<(f64, f64)> = self.coef_pairs.iter().copied().collect();
-        for w in pairs.windows(2) {
-            let ((kl0, c0), (_, c1)) = (w[0], w[1]);
-            abs_change += (c1 - c0).abs();
-            adapt.update(kl0 - self.cfg.kl_target, c1.ln() - c0.ln());
-        }
-        for &(_, c) in &pairs {
-            coefs.update(c);
-        }
-        m.coef_change_rate = Some(abs_change / (SHORT_WINDOW - 1) as f64);
-        m.coef_adaptation_quality = adapt.correlation().map(|r| r.clamp(0.0, 1.0));
-        m.coef_stability = match (coefs.std(1), coefs.mean()) {
-            (Some(s), Some(mu)) if mu > 0.0 => Some(1.0 - (s / mu).min(1.0)),
-            _ => None,
+        let stats = if full && self.coef_pairs.iter().all(|p| p.1.is_finite()) {
+            coef_stats(self.coef_pairs.iter().copied(), self.cfg.kl_target)
+        } else {
+            None
         };
+        m.coef_change_rate = stats.map(|s| s.change_rate);
+        m.coef_adaptation_quality = stats.and_then(|s| s.adaptation_quality);
+        m.coef_stability = stats.and_then(|s| s.stability);
     }
 
     /// Fraction in band that the band rule judges (see `rule_findings`).
@@ -554,7 +549,13 @@ impl KlScheduleTracker {
                 },
                 v,
                 Some(scale),
-                format!("KL volatility {v:.4} exceeds the band half-width {scale:.4}"),
+                self.message("kl_volatility_anomaly", v, || {
+                    format!(
+                        "KL volatility {} exceeds the band half-width {}",
+                        Fixed::<4>(v),
+                        Fixed::<4>(scale)
+                    )
+                }),
             ));
         }
         // A run's KL starts far from its target (near 0 for a fresh policy): the band rule
@@ -574,12 +575,14 @@ impl KlScheduleTracker {
                 },
                 t,
                 Some(0.5),
-                format!(
-                    "KL in target range [{:.4}, {:.4}] only {:.1}% of the recent samples",
-                    self.cfg.band_low(),
-                    self.cfg.band_high(),
-                    100.0 * t
-                ),
+                self.message("target_range_anomaly", t, || {
+                    format!(
+                        "KL in target range [{}, {}] only {}% of the recent samples",
+                        Fixed::<4>(self.cfg.band_low()),
+                        Fixed::<4>(self.cfg.band_high()),
+                        Fixed::<1>(100.0 * t)
+                    )
+                }),
             ));
         }
         self.controller_findings(&mut out);
@@ -600,10 +603,15 @@ impl KlScheduleTracker {
                     Severity::Warning,
                     r.max(0.0),
                     Some(RESPONSIVENESS_LIMIT),
-                    format!(
-                        "KL coefficient does not act against the KL error: correlation {r:.3} \
-                         over the last {window} samples"
-                    ),
+                    // The value is r only when positive (the stopped-controller finding of this
+                    // kind has value 0), so only then does it key the message.
+                    if r > 0.0 {
+                        self.message("controller_responsiveness_anomaly", r, || {
+                            responsiveness_message(r, window)
+                        })
+                    } else {
+                        responsiveness_message(r, window)
+                    },
                 ));
             }
             (ControllerKind::Fixed, _) if self.coef_ever_changed && w.time_in_band < 0.5 => {
@@ -614,8 +622,8 @@ impl KlScheduleTracker {
                     Some(RESPONSIVENESS_LIMIT),
                     format!(
                         "KL coefficient has stopped adapting: unchanged over the last {window} \
-                         samples while KL was in band only {:.1}% of them",
-                        100.0 * w.time_in_band
+                         samples while KL was in band only {}% of them",
+                        Fixed::<1>(100.0 * w.time_in_band)
                     ),
                 ));
             }
@@ -627,10 +635,12 @@ impl KlScheduleTracker {
                 Severity::Warning,
                 o,
                 Some(OVERSHOOT_LIMIT),
-                format!(
-                    "KL overshot the band by {:.3} of the target after crossing it",
-                    o
-                ),
+                self.message("controller_overshoot_anomaly", o, || {
+                    format!(
+                        "KL overshot the band by {} of the target after crossing it",
+                        Fixed::<3>(o)
+                    )
+                }),
             ));
         }
         if let Some(o) = m.controller_oscillation.filter(|&o| o > OSCILLATION_LIMIT) {
@@ -639,10 +649,13 @@ impl KlScheduleTracker {
                 Severity::Warning,
                 o,
                 Some(OSCILLATION_LIMIT),
-                format!(
-                    "KL swings across the band: {o:.3} sign changes of the error per sample \
-                     over the last {window} samples"
-                ),
+                self.message("controller_oscillation_anomaly", o, || {
+                    format!(
+                        "KL swings across the band: {} sign changes of the error per \
+                         sample over the last {window} samples",
+                        Fixed::<3>(o)
+                    )
+                }),
             ));
         }
         if w.kind == ControllerKind::Adaptive {
@@ -652,12 +665,27 @@ impl KlScheduleTracker {
                     Severity::Warning,
                     q,
                     Some(ADAPTATION_LIMIT),
-                    format!(
-                        "KL coefficient changes do not follow the KL error: quality {q:.3} \
-                         over the last {SHORT_WINDOW} samples"
-                    ),
+                    self.message("coef_adaptation_anomaly", q, || {
+                        format!(
+                            "KL coefficient changes do not follow the KL error: quality \
+                             {} over the last {SHORT_WINDOW} samples",
+                            Fixed::<3>(q)
+                        )
+                    }),
                 ));
             }
+        }
+    }
+
+    /// The message of a finding of `kind` whose text depends only on its `value` (and the
+    /// configuration). While the condition holds, the open event of that kind keeps the
+    /// last message and value; when the value is unchanged (the controller analysis is
+    /// refreshed only every few samples) that message is reused rather than formatted again,
+    /// formatting being most of what a step costs while a condition holds.
+    fn message(&self, kind: &str, value: f64, make: impl FnOnce() -> String) -> String {
+        match self.events.active().find(|e| e.kind == kind) {
+            Some(e) if e.value.to_bits() == value.to_bits() => e.message.clone(),
+            _ => make(),
         }
     }
 
@@ -679,7 +707,11 @@ impl KlScheduleTracker {
                 },
                 score,
                 Some(thr),
-                format!("KL distribution drift: divergence {div:.4}, score {score:.3}"),
+                format!(
+                    "KL distribution drift: divergence {}, score {}",
+                    Fixed::<4>(div),
+                    Fixed::<3>(score)
+                ),
             );
             f.extra = Some(("trend", m.kl_drift_trend.as_str()));
             out.push(f);
@@ -713,24 +745,40 @@ pub const ADAPTATION_LIMIT: f64 = 0.2;
 /// R² a trend fit needs before its slope counts as a trend.
 pub const TREND_MIN_R2: f64 = 0.5;
 
+fn responsiveness_message(r: f64, window: usize) -> String {
+    format!(
+        "KL coefficient does not act against the KL error: correlation {} over the last \
+         {window} samples",
+        Fixed::<3>(r)
+    )
+}
+
 /// RLDK's drift trend: OLS slope of the last drift scores against their index.
-fn drift_trend(scores: &Ring) -> DriftTrend {
+///
+/// Two passes over the (at most 10) scores rather than the streaming estimators, which pay a
+/// division per score; measured from the first score, equal scores have a spread of exactly
+/// zero.
+pub(super) fn drift_trend(scores: &Ring) -> DriftTrend {
     let n = scores.len();
-    if n < 3 {
+    let Some(first) = scores.iter().next().filter(|_| n >= 3) else {
         return DriftTrend::Stable;
-    }
-    let mut m = Moments::new();
-    let mut fit = Bivariate::default();
+    };
+    let nf = n as f64;
+    let mean = scores.iter().map(|s| s - first).sum::<f64>() / nf;
+    // The mean index of 0..n-1.
+    let mid = (nf - 1.0) / 2.0;
+    let (mut m2, mut cxy) = (0.0, 0.0);
     for (i, s) in scores.iter().enumerate() {
-        m.update(s);
-        fit.update(i as f64, s);
+        let d = (s - first) - mean;
+        m2 += d * d;
+        cxy += (i as f64 - mid) * d;
     }
-    if m.std(0).unwrap_or(0.0) < 1e-6 {
+    if (m2 / nf).sqrt() < 1e-6 {
         return DriftTrend::Stable;
     }
     // slope = cov(i, s) / var(i); var of 0..n-1 is (n² − 1) / 12.
     let var_i = ((n * n - 1) as f64) / 12.0;
-    let slope = fit.covariance().unwrap_or(0.0) / var_i;
+    let slope = (cxy / nf) / var_i;
     if slope > 0.01 {
         DriftTrend::Increasing
     } else if slope < -0.01 {
@@ -757,6 +805,21 @@ impl Validate for KlScheduleTracker {
             || self.drift.is_some() != self.cfg.enable_drift_tracking
         {
             return Err(invalid("KL tracker windows"));
+        }
+        // Coefficients are NaN or positive, with their logarithm cached beside them.
+        let coef_ok = |c: f64, ln_c: f64| {
+            (c.is_nan() && ln_c.is_nan()) || (c.is_finite() && c > 0.0 && ln_c == c.ln())
+        };
+        if !self
+            .controller
+            .iter()
+            .all(|s| s.0.is_finite() && coef_ok(s.1, s.3))
+            || !self
+                .coef_pairs
+                .iter()
+                .all(|s| s.0.is_finite() && coef_ok(s.1, s.2))
+        {
+            return Err(invalid("KL tracker coefficients"));
         }
         self.kl_window.validate()?;
         self.step_window.validate()?;
