@@ -65,29 +65,26 @@ def _table(result: ScanResult, top: int) -> None:
     console = Console()
     t = Table(title=f"{len(result)} runs, worst first", show_lines=False)
     for col, kw in [
-        ("run", {"overflow": "fold"}),
-        ("family", {}),
+        ("run", {"overflow": "fold", "ratio": 2}),
+        ("family", {"overflow": "ellipsis", "no_wrap": True}),
         ("rows", {"justify": "right"}),
         ("health", {"justify": "right"}),
-        ("crit", {"justify": "right"}),
-        ("warn", {"justify": "right"}),
-        ("first", {"justify": "right"}),
-        ("most serious anomalies (type@onset step)", {"overflow": "fold"}),
-        ("problems", {"justify": "right"}),
+        ("crit/warn", {"justify": "right"}),
+        ("onset", {"justify": "right"}),
+        ("most serious anomalies (type@onset step)", {"overflow": "fold", "ratio": 3}),
     ]:
         t.add_column(col, **kw)  # type: ignore[arg-type]
     for r in result.worst_first()[:top]:
         style = "red" if r.critical else ("yellow" if r.warnings else "green")
+        problems = f"\n[dim]{len(r.problems)} input problem(s)[/]" if r.problems else ""
         t.add_row(
-            f"[{style}]{r.run_id}[/]",
+            f"[{style}]{r.run_id}[/]{problems}",
             r.family,
             str(r.rows),
             _fmt(r.overall_health),
-            str(len(r.critical)),
-            str(len(r.warnings)),
+            f"{len(r.critical)}/{len(r.warnings)}",
             _step(r.first_anomaly_step),
-            _anomalies(r) or "-",
-            str(len(r.problems)) if r.problems else "-",
+            _anomalies(r, k=2) or "-",
         )
     console.print(t)
     if len(result) > top:
