@@ -256,3 +256,44 @@ def test_review_fixes_comprehensive():
         f.update_many(np.arange(3.0), response_reward=np.ones(3))
     off = ComprehensivePPOForensics(enable_length_bias_detection=False)
     assert off.update(0, 0.1).length_bias_metrics is None
+
+
+def test_batch_keeps_the_same_capped_history_as_per_step_updates():
+    """The batch path skips snapshots a capped history would drop; what remains is the same."""
+    from rlforensics import AdvantageStatisticsTracker, GradientNormsAnalyzer, KLScheduleTracker
+
+    rng = np.random.default_rng(5)
+    n = 57
+    steps = np.arange(n, dtype=float)
+    kl = 0.1 + 0.01 * rng.standard_normal(n)
+    coef = 0.2 * np.exp(np.cumsum(0.01 * rng.standard_normal(n)))
+    pg, vg = np.abs(rng.normal(1, 0.1, n)), np.abs(rng.normal(2, 0.1, n))
+    am, asd = rng.normal(0, 0.01, n), np.abs(rng.normal(1, 0.02, n))
+    pairs = [
+        (lambda: KLScheduleTracker(history_size=7), lambda t: t.update_many(steps, kl, coef),
+         lambda t, i: t.update(steps[i], kl[i], coef[i])),
+        (lambda: GradientNormsAnalyzer(history_size=7), lambda t: t.update_many(steps, pg, vg),
+         lambda t, i: t.update(steps[i], pg[i], vg[i])),
+        (lambda: AdvantageStatisticsTracker(history_size=7), lambda t: t.update_many(steps, am, asd),
+         lambda t, i: t.update(steps[i], am[i], asd[i])),
+        (lambda: ComprehensivePPOForensics(history_size=7),
+         lambda t: t.update_many(steps, kl=kl, kl_coef=coef, policy_grad_norm=pg, value_grad_norm=vg,
+                                 advantage_mean=am, advantage_std=asd),
+         lambda t, i: t.update(steps[i], kl[i], coef[i], policy_grad_norm=pg[i], value_grad_norm=vg[i],
+                               advantage_mean=am[i], advantage_std=asd[i])),
+    ]
+    for make, batch, step in pairs:
+        a, b = make(), make()
+        for i in range(3):  # earlier snapshots that both must drop
+            step(a, i)
+            step(b, i)
+        batch(a)
+        for i in range(n):
+            step(b, i)
+        history = "comprehensive_metrics_history" if hasattr(a, "comprehensive_metrics_history") else "metrics_history"
+        ha = [m.to_dict() for m in getattr(a, history)]
+        hb = [m.to_dict() for m in getattr(b, history)]
+        assert len(ha) == len(hb) == 7
+        assert repr(ha) == repr(hb)  # repr: NaN-safe equality
+        if history == "metrics_history":
+            assert repr(a.current_metrics.to_dict()) == repr(b.current_metrics.to_dict())

@@ -55,20 +55,17 @@ fn literal(b: &[u8], i: usize, lit: &'static [u8]) -> Res<usize> {
 }
 
 /// Parses the string starting at the quote at `i`; returns it and the position after it.
-fn string(b: &[u8], i: usize) -> Res<(Cow<'_, str>, usize)> {
+/// The input is already valid UTF-8 and the delimiters are ASCII, so slices between them
+/// are strings without a second validation.
+fn string(src: &str, i: usize) -> Res<(Cow<'_, str>, usize)> {
+    let b = src.as_bytes();
     debug_assert_eq!(b.get(i), Some(&b'"'));
     let start = i + 1;
     let mut j = start;
-    // Fast path: no escapes, borrow the bytes.
+    // Fast path: no escapes, borrow the text.
     while j < b.len() {
         match b[j] {
-            b'"' => {
-                let s = std::str::from_utf8(&b[start..j]).map_err(|_| SyntaxError {
-                    pos: start,
-                    what: "string is not UTF-8",
-                })?;
-                return Ok((Cow::Borrowed(s), j + 1));
-            }
+            b'"' => return Ok((Cow::Borrowed(&src[start..j]), j + 1)),
             b'\\' => break,
             _ => j += 1,
         }
@@ -144,7 +141,8 @@ fn unicode_escape(b: &[u8], i: usize) -> Res<(char, usize)> {
 }
 
 /// Parses the number (or bare non-finite token) at `i`.
-fn number(b: &[u8], i: usize) -> Res<(f64, usize)> {
+fn number(src: &str, i: usize) -> Res<(f64, usize)> {
+    let b = src.as_bytes();
     match b.get(i) {
         Some(b'N') => return literal(b, i, b"NaN").map(|j| (f64::NAN, j)),
         Some(b'I') => return literal(b, i, b"Infinity").map(|j| (f64::INFINITY, j)),
@@ -157,8 +155,8 @@ fn number(b: &[u8], i: usize) -> Res<(f64, usize)> {
     while j < b.len() && matches!(b[j], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
         j += 1;
     }
-    // The bytes are ASCII by construction.
-    let s = std::str::from_utf8(&b[i..j]).unwrap_or("");
+    // The bytes are ASCII by construction, so `j` is a character boundary.
+    let s = &src[i..j];
     match s.parse::<f64>() {
         Ok(v) if !s.is_empty() => Ok((v, j)),
         _ => err(i, "bad number"),
@@ -166,17 +164,18 @@ fn number(b: &[u8], i: usize) -> Res<(f64, usize)> {
 }
 
 /// Position after the value at `i` (any JSON value, skipped).
-pub fn skip_value(b: &[u8], i: usize) -> Res<usize> {
-    skip_value_at(b, i, 0)
+pub fn skip_value(src: &str, i: usize) -> Res<usize> {
+    skip_value_at(src, i, 0)
 }
 
-fn skip_value_at(b: &[u8], i: usize, depth: usize) -> Res<usize> {
+fn skip_value_at(src: &str, i: usize, depth: usize) -> Res<usize> {
+    let b = src.as_bytes();
     if depth > MAX_DEPTH {
         return err(i, "nesting too deep");
     }
     let i = skip_ws(b, i);
     match b.get(i) {
-        Some(b'"') => string(b, i).map(|(_, j)| j),
+        Some(b'"') => string(src, i).map(|(_, j)| j),
         Some(b'{') | Some(b'[') => {
             let close = if b[i] == b'{' { b'}' } else { b']' };
             let mut j = skip_ws(b, i + 1);
@@ -188,13 +187,13 @@ fn skip_value_at(b: &[u8], i: usize, depth: usize) -> Res<usize> {
                     if b.get(j) != Some(&b'"') {
                         return err(j, "expected a key");
                     }
-                    j = skip_ws(b, string(b, j)?.1);
+                    j = skip_ws(b, string(src, j)?.1);
                     if b.get(j) != Some(&b':') {
                         return err(j, "expected ':'");
                     }
                     j += 1;
                 }
-                j = skip_ws(b, skip_value_at(b, j, depth + 1)?);
+                j = skip_ws(b, skip_value_at(src, j, depth + 1)?);
                 match b.get(j) {
                     Some(b',') => j = skip_ws(b, j + 1),
                     Some(&c) if c == close => return Ok(j + 1),
@@ -205,7 +204,7 @@ fn skip_value_at(b: &[u8], i: usize, depth: usize) -> Res<usize> {
         Some(b't') => literal(b, i, b"true"),
         Some(b'f') => literal(b, i, b"false"),
         Some(b'n') => literal(b, i, b"null"),
-        Some(_) => number(b, i).map(|(_, j)| j),
+        Some(_) => number(src, i).map(|(_, j)| j),
         None => err(i, "unexpected end"),
     }
 }
@@ -213,21 +212,22 @@ fn skip_value_at(b: &[u8], i: usize, depth: usize) -> Res<usize> {
 /// Walks the object at `i` (after whitespace), calling `visit(key, leaf)` for every leaf
 /// (nested keys joined with '.'); returns the position after the object.
 pub fn walk_object(
-    b: &[u8],
+    src: &str,
     i: usize,
     key: &mut String,
     visit: &mut impl FnMut(&str, Leaf<'_>),
 ) -> Res<usize> {
-    walk_at(b, i, key, visit, 0)
+    walk_at(src, i, key, visit, 0)
 }
 
 fn walk_at(
-    b: &[u8],
+    src: &str,
     i: usize,
     key: &mut String,
     visit: &mut impl FnMut(&str, Leaf<'_>),
     depth: usize,
 ) -> Res<usize> {
+    let b = src.as_bytes();
     if depth > MAX_DEPTH {
         return err(i, "nesting too deep");
     }
@@ -244,7 +244,7 @@ fn walk_at(
         if b.get(j) != Some(&b'"') {
             return err(j, "expected a key");
         }
-        let (k, next) = string(b, j)?;
+        let (k, next) = string(src, j)?;
         j = skip_ws(b, next);
         if b.get(j) != Some(&b':') {
             return err(j, "expected ':'");
@@ -256,10 +256,10 @@ fn walk_at(
         }
         key.push_str(&k);
         j = match b.get(j) {
-            Some(b'{') => walk_at(b, j, key, visit, depth + 1)?,
-            Some(b'[') => skip_value_at(b, j, depth + 1)?,
+            Some(b'{') => walk_at(src, j, key, visit, depth + 1)?,
+            Some(b'[') => skip_value_at(src, j, depth + 1)?,
             Some(b'"') => {
-                let (s, next) = string(b, j)?;
+                let (s, next) = string(src, j)?;
                 visit(key, Leaf::Str(s));
                 next
             }
@@ -276,7 +276,7 @@ fn walk_at(
                 literal(b, j, b"null")?
             }
             Some(_) => {
-                let (v, next) = number(b, j)?;
+                let (v, next) = number(src, j)?;
                 visit(key, Leaf::Number(v));
                 next
             }
@@ -295,10 +295,11 @@ fn walk_at(
 /// Walks the array at `i`, calling `each(buf, position)` at each element (which must return
 /// the position after it); returns the position after the array.
 pub fn walk_array(
-    b: &[u8],
+    src: &str,
     i: usize,
-    each: &mut impl FnMut(&[u8], usize) -> Res<usize>,
+    each: &mut impl FnMut(&str, usize) -> Res<usize>,
 ) -> Res<usize> {
+    let b = src.as_bytes();
     let mut j = skip_ws(b, i);
     if b.get(j) != Some(&b'[') {
         return err(j, "expected an array");
@@ -308,7 +309,7 @@ pub fn walk_array(
         return Ok(j + 1);
     }
     loop {
-        j = skip_ws(b, each(b, j)?);
+        j = skip_ws(b, each(src, j)?);
         match b.get(j) {
             Some(b',') => j = skip_ws(b, j + 1),
             Some(b']') => return Ok(j + 1),
@@ -320,11 +321,12 @@ pub fn walk_array(
 /// The value of top-level key `name` in the object at `i`: calls `found(buf, position)` at
 /// it; returns whether the key was present.
 pub fn find_key(
-    b: &[u8],
+    src: &str,
     i: usize,
     name: &str,
-    found: &mut impl FnMut(&[u8], usize) -> Res<usize>,
+    found: &mut impl FnMut(&str, usize) -> Res<usize>,
 ) -> Res<bool> {
+    let b = src.as_bytes();
     let mut j = skip_ws(b, i);
     if b.get(j) != Some(&b'{') {
         return err(j, "expected an object");
@@ -338,7 +340,7 @@ pub fn find_key(
         if b.get(j) != Some(&b'"') {
             return err(j, "expected a key");
         }
-        let (k, next) = string(b, j)?;
+        let (k, next) = string(src, j)?;
         j = skip_ws(b, next);
         if b.get(j) != Some(&b':') {
             return err(j, "expected ':'");
@@ -346,9 +348,9 @@ pub fn find_key(
         j = skip_ws(b, j + 1);
         j = if k == name && !seen {
             seen = true;
-            found(b, j)?
+            found(src, j)?
         } else {
-            skip_value(b, j)?
+            skip_value(src, j)?
         };
         j = skip_ws(b, j);
         match b.get(j) {

@@ -15,17 +15,34 @@ fn line_of(b: &[u8], pos: usize) -> u64 {
         .count() as u64
 }
 
-/// Reads the log entries of the document `b` into `run`.
-pub fn read_json_document(b: &[u8], run: &mut RunBuilder) {
+/// Reads the log entries of the document `bytes` into `run` (up to the first byte that is
+/// not UTF-8, which is reported).
+pub fn read_json_document(bytes: &[u8], run: &mut RunBuilder) {
+    let src = match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let at = e.valid_up_to();
+            run.problem(
+                ProblemKind::Malformed,
+                Place {
+                    offset: at as u64,
+                    line: Some(line_of(bytes, at)),
+                },
+                "bytes that are not UTF-8; the document is read up to them".into(),
+            );
+            std::str::from_utf8(&bytes[..at]).unwrap_or_default()
+        }
+    };
+    let b = src.as_bytes();
     let start = skip_ws(b, 0);
     let mut key = String::with_capacity(64);
-    let mut entries = |b: &[u8], i: usize| -> Result<usize, SyntaxError> {
-        walk_array(b, i, &mut |b, i| {
+    let mut entries = |src: &str, i: usize| -> Result<usize, SyntaxError> {
+        walk_array(src, i, &mut |src, i| {
             let at = Place {
                 offset: i as u64,
                 line: None,
             };
-            match walk_object(b, i, &mut key, &mut |k, v| run.leaf(k, v, at)) {
+            match walk_object(src, i, &mut key, &mut |k, v| run.leaf(k, v, at)) {
                 Ok(end) => {
                     run.end_record(at);
                     Ok(end)
@@ -38,8 +55,8 @@ pub fn read_json_document(b: &[u8], run: &mut RunBuilder) {
         })
     };
     let result = match b.get(start) {
-        Some(b'[') => entries(b, start).map(|_| ()),
-        Some(b'{') => match find_key(b, start, "log_history", &mut entries) {
+        Some(b'[') => entries(src, start).map(|_| ()),
+        Some(b'{') => match find_key(src, start, "log_history", &mut entries) {
             Ok(true) => Ok(()),
             // Not a trainer state: the object is itself one entry.
             Ok(false) => {
@@ -48,7 +65,7 @@ pub fn read_json_document(b: &[u8], run: &mut RunBuilder) {
                     line: Some(line_of(b, start)),
                 };
                 let mut key = String::new();
-                walk_object(b, start, &mut key, &mut |k, v| run.leaf(k, v, at))
+                walk_object(src, start, &mut key, &mut |k, v| run.leaf(k, v, at))
                     .map(|_| run.end_record(at))
             }
             Err(e) => Err(e),

@@ -42,7 +42,12 @@ pub fn read_jsonl<R: BufRead>(mut src: R, run: &mut RunBuilder) -> u64 {
         if body.is_empty() {
             continue;
         }
-        let parsed = walk_object(body, 0, &mut key, &mut |k, v| run.leaf(k, v, at));
+        // One validation of the line; the walker then slices it without checking again.
+        let Ok(text) = std::str::from_utf8(body) else {
+            run.problem(ProblemKind::Malformed, at, "line is not UTF-8".into());
+            continue;
+        };
+        let parsed = walk_object(text, 0, &mut key, &mut |k, v| run.leaf(k, v, at));
         match parsed {
             Ok(end) if end == body.len() => run.end_record(at),
             Ok(end) => {

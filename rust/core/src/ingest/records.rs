@@ -60,6 +60,52 @@ struct Strings {
     example: String,
 }
 
+/// What a key means to the record it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A step key, with its rank in [`STEP_KEYS`] (lower is preferred).
+    Step(usize),
+    /// A key of the end-of-training summary.
+    Summary,
+    /// An evaluation key.
+    Eval,
+    /// The value of an event-stream line, with its rank in [`VALUE_KEYS`].
+    Value(usize),
+    /// Anything else.
+    Plain,
+}
+
+/// A key seen in the run, interned: its role and its column in each table.
+#[derive(Debug, Clone)]
+struct Key {
+    name: String,
+    role: Role,
+    train: Option<usize>,
+    eval: Option<usize>,
+}
+
+impl Key {
+    fn new(name: &str) -> Self {
+        let role = if let Some(r) = STEP_KEYS.iter().position(|k| *k == name) {
+            Role::Step(r)
+        } else if SUMMARY_KEYS.contains(&name) {
+            Role::Summary
+        } else if name.starts_with("eval_") || name.starts_with("eval/") {
+            Role::Eval
+        } else if let Some(r) = VALUE_KEYS.iter().position(|k| *k == name) {
+            Role::Value(r)
+        } else {
+            Role::Plain
+        };
+        Key {
+            name: name.to_string(),
+            role,
+            train: None,
+            eval: None,
+        }
+    }
+}
+
 /// A run's records, turned into tables as they arrive.
 #[derive(Debug, Default)]
 pub struct RunBuilder {
@@ -73,9 +119,17 @@ pub struct RunBuilder {
     pub problems: Vec<InputProblem>,
     /// Records seen (lines, entries, events).
     pub records: u64,
-    strings: FxHashMap<String, Strings>,
-    // The record being assembled.
-    numbers: Vec<(String, f64)>,
+    keys: Vec<Key>,
+    index: FxHashMap<String, u32>,
+    /// The key ids of the last record, in order: a log's records repeat their keys in the
+    /// same order, so one string comparison usually finds a key without hashing it.
+    pattern: Vec<u32>,
+    cursor: usize,
+    strings: FxHashMap<u32, Strings>,
+    // The record being assembled: numbers by key id, and an event-stream metric name.
+    numbers: Vec<(u32, f64)>,
+    name: Option<String>,
+    row: Vec<(usize, f64)>,
     stream: Option<Stream>,
     rows_without_step: u64,
     next_index: f64,
@@ -85,7 +139,7 @@ pub struct RunBuilder {
 #[derive(Debug)]
 struct Stream {
     step: f64,
-    values: Vec<(String, f64, u32)>,
+    values: Vec<(u32, f64, u32)>,
 }
 
 /// A number in a string (`"0.5"`, `"nan"`, `"inf"`), as loggers sometimes write them.
@@ -94,11 +148,14 @@ fn numeric_string(s: &str) -> Option<f64> {
     if t.is_empty() || t.len() > 40 {
         return None;
     }
+    if let Ok(v) = t.parse() {
+        return Some(v);
+    }
     match t.to_ascii_lowercase().as_str() {
         "nan" => Some(f64::NAN),
         "inf" | "infinity" | "+inf" | "+infinity" => Some(f64::INFINITY),
         "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-        _ => t.parse().ok(),
+        _ => None,
     }
 }
 
@@ -118,20 +175,48 @@ impl RunBuilder {
         });
     }
 
+    fn key_id(&mut self, name: &str) -> u32 {
+        let id = match self.pattern.get(self.cursor) {
+            Some(&id) if self.keys[id as usize].name == name => id,
+            _ => self.lookup(name),
+        };
+        if self.cursor < self.pattern.len() {
+            self.pattern[self.cursor] = id;
+        } else {
+            self.pattern.push(id);
+        }
+        self.cursor += 1;
+        id
+    }
+
+    fn lookup(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(Key::new(name));
+        self.index.insert(name.to_string(), id);
+        id
+    }
+
     /// Adds one leaf of the current record.
     pub fn leaf(&mut self, key: &str, leaf: Leaf<'_>, at: Place) {
         // RLDK's nested Event record keeps its numbers under "metrics".
         let key = key.strip_prefix("metrics.").unwrap_or(key);
         match leaf {
-            Leaf::Number(v) => self.numbers.push((key.to_string(), v)),
+            Leaf::Number(v) => {
+                let id = self.key_id(key);
+                self.numbers.push((id, v));
+            }
             Leaf::Str(s) => match numeric_string(&s) {
-                Some(v) => self.numbers.push((key.to_string(), v)),
+                Some(v) => {
+                    let id = self.key_id(key);
+                    self.numbers.push((id, v));
+                }
+                None if NAME_KEYS.contains(&key) => self.name = Some(s.into_owned()),
                 None => {
-                    if NAME_KEYS.contains(&key) {
-                        self.numbers.push((format!("\u{0}{s}"), f64::NAN));
-                        return;
-                    }
-                    let e = self.strings.entry(key.to_string()).or_insert(Strings {
+                    let id = self.key_id(key);
+                    let e = self.strings.entry(id).or_insert(Strings {
                         count: 0,
                         first: at,
                         example: s.chars().take(40).collect(),
@@ -146,26 +231,36 @@ impl RunBuilder {
     /// Drops the leaves of a record that turned out to be damaged.
     pub fn discard_record(&mut self) {
         self.numbers.clear();
+        self.name = None;
+        self.cursor = 0;
+    }
+
+    /// The value of the best-ranked key of `role`'s kind in the current record.
+    fn ranked(&self, rank_of: impl Fn(Role) -> Option<usize>) -> Option<f64> {
+        self.numbers
+            .iter()
+            .filter_map(|&(id, v)| rank_of(self.keys[id as usize].role).map(|r| (r, v)))
+            .min_by_key(|p| p.0)
+            .map(|p| p.1)
     }
 
     /// Ends the current record.
     pub fn end_record(&mut self, at: Place) {
         self.records += 1;
-        let mut numbers = std::mem::take(&mut self.numbers);
-        let step = STEP_KEYS
-            .iter()
-            .find_map(|k| numbers.iter().find(|(n, _)| n == k).map(|p| p.1));
+        self.cursor = 0;
+        let step = self.ranked(|r| match r {
+            Role::Step(k) => Some(k),
+            _ => None,
+        });
         // An event-stream line: one named metric.
-        let name = numbers
-            .iter()
-            .position(|(n, _)| n.starts_with('\u{0}'))
-            .map(|i| numbers.swap_remove(i).0[1..].to_string());
-        if let Some(name) = name {
-            let value = VALUE_KEYS
-                .iter()
-                .find_map(|k| numbers.iter().find(|(n, _)| n == k).map(|p| p.1));
+        if let Some(name) = self.name.take() {
+            let value = self.ranked(|r| match r {
+                Role::Value(k) => Some(k),
+                _ => None,
+            });
+            self.numbers.clear();
             match (step, value) {
-                (Some(s), Some(v)) if s.is_finite() => self.stream_value(s, name, v),
+                (Some(s), Some(v)) if s.is_finite() => self.stream_value(s, &name, v),
                 (Some(_), Some(_)) => self.problem(
                     ProblemKind::Malformed,
                     at,
@@ -177,48 +272,44 @@ impl RunBuilder {
                     format!("event '{name}' without a step or a value; skipped"),
                 ),
             }
-            numbers.clear();
-            self.numbers = numbers;
             return;
         }
         self.flush_stream();
-        if numbers.is_empty() {
-            self.numbers = numbers;
+        if self.numbers.is_empty() {
             return;
         }
-        let kind = if numbers
-            .iter()
-            .any(|(k, _)| SUMMARY_KEYS.contains(&k.as_str()))
-        {
+        let roles = || {
+            self.numbers
+                .iter()
+                .map(|&(id, _)| self.keys[id as usize].role)
+        };
+        let kind = if roles().any(|r| r == Role::Summary) {
             EntryKind::Summary
-        } else if numbers
-            .iter()
-            .any(|(k, _)| k.starts_with("eval_") || k.starts_with("eval/"))
-        {
+        } else if roles().any(|r| r == Role::Eval) {
             EntryKind::Eval
         } else {
             EntryKind::Train
         };
         if kind == EntryKind::Summary {
-            for (k, v) in numbers.drain(..) {
-                match self.summary.iter_mut().find(|(n, _)| *n == k) {
+            for &(id, v) in &self.numbers {
+                let k = &self.keys[id as usize].name;
+                match self.summary.iter_mut().find(|(n, _)| n == k) {
                     Some(e) => e.1 = v,
-                    None => self.summary.push((k, v)),
+                    None => self.summary.push((k.clone(), v)),
                 }
             }
-            self.numbers = numbers;
+            self.numbers.clear();
             return;
         }
         let step = match step {
             Some(s) if s.is_finite() => s,
             Some(s) => {
+                self.numbers.clear();
                 self.problem(
                     ProblemKind::Malformed,
                     at,
                     format!("record has step {s}; skipped"),
                 );
-                numbers.clear();
-                self.numbers = numbers;
                 return;
             }
             None => {
@@ -228,35 +319,41 @@ impl RunBuilder {
             }
         };
         self.next_index = step + 1.0;
-        let table = if kind == EntryKind::Eval {
-            &mut self.eval
+        let eval = kind == EntryKind::Eval;
+        let (table, keys) = if eval {
+            (&mut self.eval, &mut self.keys)
         } else {
-            &mut self.train
+            (&mut self.train, &mut self.keys)
         };
-        let row: Vec<(usize, f64)> = numbers
-            .iter()
-            .filter(|(k, _)| !STEP_KEYS.contains(&k.as_str()))
-            .map(|(k, v)| (table.column_id(k), *v))
-            .collect();
-        table.push_row(step, &row);
-        numbers.clear();
-        self.numbers = numbers;
+        self.row.clear();
+        for &(id, v) in &self.numbers {
+            let key = &mut keys[id as usize];
+            if matches!(key.role, Role::Step(_)) {
+                continue;
+            }
+            let slot = if eval { &mut key.eval } else { &mut key.train };
+            let col = *slot.get_or_insert_with(|| table.column_id(&key.name));
+            self.row.push((col, v));
+        }
+        table.push_row(step, &self.row);
+        self.numbers.clear();
     }
 
-    fn stream_value(&mut self, step: f64, name: String, v: f64) {
+    fn stream_value(&mut self, step: f64, name: &str, v: f64) {
         if self.stream.as_ref().is_some_and(|s| s.step != step) {
             self.flush_stream();
         }
+        let id = self.lookup(name);
         let s = self.stream.get_or_insert_with(|| Stream {
             step,
             values: Vec::new(),
         });
-        match s.values.iter_mut().find(|e| e.0 == name) {
+        match s.values.iter_mut().find(|e| e.0 == id) {
             Some(e) => {
                 e.1 += v;
                 e.2 += 1;
             }
-            None => s.values.push((name, v, 1)),
+            None => s.values.push((id, v, 1)),
         }
     }
 
@@ -264,35 +361,34 @@ impl RunBuilder {
         let Some(s) = self.stream.take() else {
             return;
         };
-        let t = &mut self.train;
-        let row: Vec<(usize, f64)> = s
-            .values
-            .iter()
-            .map(|(k, sum, n)| (t.column_id(k), sum / f64::from(*n)))
-            .collect();
-        t.push_row(s.step, &row);
+        self.row.clear();
+        for &(id, sum, n) in &s.values {
+            let key = &mut self.keys[id as usize];
+            let t = &mut self.train;
+            let col = *key.train.get_or_insert_with(|| t.column_id(&key.name));
+            self.row.push((col, sum / f64::from(n)));
+        }
+        self.train.push_row(s.step, &self.row);
     }
 
     /// Ends the run: flushes a pending stream step and reports strings found where a key
     /// otherwise holds numbers.
     pub fn finish(mut self) -> Self {
         self.flush_stream();
-        let mut strings: Vec<(String, Strings)> = self.strings.drain().collect();
+        let mut strings: Vec<(u32, Strings)> = self.strings.drain().collect();
         strings.sort_by_key(|(_, s)| (s.first.offset, s.first.line));
-        for (key, s) in strings {
-            let numeric = [&self.train, &self.eval]
+        for (id, s) in strings {
+            let key = &self.keys[id as usize];
+            let numeric = [(&self.train, key.train), (&self.eval, key.eval)]
                 .iter()
-                .any(|t| t.position(&key).is_some_and(|i| t.has_values(i)));
+                .any(|(t, c)| c.is_some_and(|i| t.has_values(i)));
             if numeric {
-                self.problem(
-                    ProblemKind::NotANumber,
-                    s.first,
-                    format!(
-                        "'{key}' holds {} string value(s) such as {:?} where it otherwise \
-                         holds numbers; those entries are not analysed",
-                        s.count, s.example
-                    ),
+                let detail = format!(
+                    "'{}' holds {} string value(s) such as {:?} where it otherwise holds \
+                     numbers; those entries are not analysed",
+                    key.name, s.count, s.example
                 );
+                self.problem(ProblemKind::NotANumber, s.first, detail);
             }
         }
         self

@@ -119,6 +119,10 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
     .flatten()
     .collect();
     let mut checks: Vec<SeriesCheck> = vec![SeriesCheck::default(); keys.len()];
+    // Per column, decided once: skip its non-finite check (a tracker has it) and its spike
+    // check (counters, schedules, timings).
+    let skip_nonfinite: Vec<bool> = (0..keys.len()).map(|i| consumed.contains(&i)).collect();
+    let skip_spikes: Vec<bool> = keys.iter().map(|k| spike_exempt(k)).collect();
     let at = |c: Option<usize>, r: usize| c.and_then(|c| t.get(c, r));
     for r in 0..t.len() {
         let step = t.steps()[r];
@@ -138,14 +142,19 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
             advantage_max: None,
             advantage_median: None,
         };
+        // Only the final snapshot is reported: no per-row snapshot copies before it.
+        forensics.record_history_for_remaining(t.len() - r);
         forensics.update(input, None, &[]);
         for (i, check) in checks.iter_mut().enumerate() {
             let Some(x) = t.get(i, r) else { continue };
-            if (!x.is_finite() && consumed.contains(&i)) || (x.is_finite() && spike_exempt(keys[i]))
-            {
-                continue;
+            let skip = if x.is_finite() {
+                skip_spikes[i]
+            } else {
+                skip_nonfinite[i]
+            };
+            if !skip {
+                check.update(keys[i], step, x);
             }
-            check.update(keys[i], step, x);
         }
     }
     let mut events = Vec::new();

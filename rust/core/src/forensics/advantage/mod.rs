@@ -49,6 +49,9 @@ pub fn advantage_batch(
     }
     let mut cols = vec![Vec::with_capacity(mean.len()); ADVANTAGE_NUMERIC_FIELDS.len()];
     for i in 0..mean.len() {
+        // Snapshots the history would drop before the batch ends are not kept.
+        let cap = tracker.config().history_size;
+        tracker.set_history_recording(mean.len() - i <= cap);
         let input = AdvantageInput {
             mean: Some(mean[i]),
             std: Some(std[i]),

@@ -114,6 +114,10 @@ pub struct AdvantageTracker {
     metrics: AdvantageMetrics,
     events: EventLog,
     history: VecDeque<AdvantageMetrics>,
+    /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
+    /// snapshot the history would drop anyway). Not state.
+    #[serde(skip)]
+    history_off: bool,
 }
 
 impl AdvantageTracker {
@@ -146,6 +150,7 @@ impl AdvantageTracker {
             metrics: AdvantageMetrics::empty(),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: VecDeque::new(),
+            history_off: false,
             cfg,
         })
     }
@@ -158,6 +163,13 @@ impl AdvantageTracker {
     /// Updates seen (every call, whatever it carried).
     pub fn updates(&self) -> u64 {
         self.updates
+    }
+
+    /// Switches keeping per-update snapshots in the history on or off. A batch path turns
+    /// it off for the rows whose snapshots a full history would drop before the batch ends,
+    /// which leaves every result, the final history included, as per-step updates give.
+    pub fn set_history_recording(&mut self, on: bool) {
+        self.history_off = !on;
     }
 
     /// The latest snapshot.
@@ -243,11 +255,13 @@ impl AdvantageTracker {
             findings.extend(self.rule_findings());
             self.events.observe(step, findings);
         }
-        crate::forensics::push_capped(
-            &mut self.history,
-            self.metrics.clone(),
-            self.cfg.history_size,
-        );
+        if !self.history_off {
+            crate::forensics::push_capped(
+                &mut self.history,
+                self.metrics.clone(),
+                self.cfg.history_size,
+            );
+        }
         &self.metrics
     }
 

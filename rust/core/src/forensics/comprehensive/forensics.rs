@@ -66,6 +66,10 @@ pub struct Layer {
     metrics: Arc<ComprehensiveMetrics>,
     events: EventLog,
     history: VecDeque<Arc<ComprehensiveMetrics>>,
+    /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
+    /// snapshot the history would drop anyway). Not state.
+    #[serde(skip)]
+    history_off: bool,
 }
 
 impl ComprehensiveForensics {
@@ -178,7 +182,50 @@ impl ComprehensiveForensics {
     }
 }
 
+impl ComprehensiveForensics {
+    /// Switches per-update snapshots (every tracker's and the layer's) on or off; see
+    /// [`Layer::set_history_recording`].
+    pub fn set_history_recording(&mut self, on: bool) {
+        if let Some(k) = self.kl.as_mut() {
+            k.set_history_recording(on);
+        }
+        if let Some(g) = self.gradient.as_mut() {
+            g.set_history_recording(on);
+        }
+        if let Some(a) = self.advantage.as_mut() {
+            a.set_history_recording(on);
+        }
+        self.layer.set_history_recording(on);
+    }
+
+    /// Keeps snapshots only where a full history will still hold them after `remaining`
+    /// more updates (this one included): each part by its own `history_size`.
+    pub fn record_history_for_remaining(&mut self, remaining: usize) {
+        if let Some(k) = self.kl.as_mut() {
+            k.set_history_recording(remaining <= k.config().history_size);
+        }
+        if let Some(g) = self.gradient.as_mut() {
+            g.set_history_recording(remaining <= g.config().history_size);
+        }
+        if let Some(a) = self.advantage.as_mut() {
+            a.set_history_recording(remaining <= a.config().history_size);
+        }
+        let cap = self.layer.cfg.history_size;
+        self.layer.set_history_recording(remaining <= cap);
+    }
+}
+
 impl Layer {
+    /// Switches keeping per-update snapshots on or off. While off, an update neither keeps
+    /// its snapshot nor copies the trackers' metrics into it (its scalar fields, which the
+    /// batch columns read, are complete). A batch path turns it off for the rows whose
+    /// snapshots a full history would drop before the batch ends, and back on for the rest,
+    /// which leaves every result, the final history and snapshot included, as per-step
+    /// updates give.
+    pub fn set_history_recording(&mut self, on: bool) {
+        self.history_off = !on;
+    }
+
     /// The layer of forensics with parameters `cfg`.
     pub fn new(cfg: ComprehensiveConfig) -> Result<Self> {
         let cfg = cfg.validated()?;
@@ -196,6 +243,7 @@ impl Layer {
             metrics: Arc::new(ComprehensiveMetrics::empty(thresholds)),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: VecDeque::new(),
+            history_off: false,
             cfg,
         })
     }
@@ -259,8 +307,10 @@ impl Layer {
         } = trackers;
         if let Some(kl) = kl.as_deref_mut() {
             if input.kl.is_some() || input.kl_coef.is_some() {
-                m.kl_schedule_metrics =
-                    Some(Arc::new(kl.update(step, input.kl, input.kl_coef).clone()));
+                let snap = kl.update(step, input.kl, input.kl_coef);
+                if !self.history_off {
+                    m.kl_schedule_metrics = Some(Arc::new(snap.clone()));
+                }
             }
         }
         if let Some(g) = gradient.as_deref_mut() {
@@ -270,7 +320,10 @@ impl Layer {
                 input.total_grad_norm,
             );
             if p.is_some() || v.is_some() || t.is_some() {
-                m.gradient_norms_metrics = Some(Arc::new(g.update(step, p, v, t).clone()));
+                let snap = g.update(step, p, v, t);
+                if !self.history_off {
+                    m.gradient_norms_metrics = Some(Arc::new(snap.clone()));
+                }
             }
         }
         if let Some(a) = advantage.as_deref_mut() {
@@ -286,7 +339,10 @@ impl Layer {
                     median: input.advantage_median,
                     samples: advantage_samples,
                 };
-                m.advantage_statistics_metrics = Some(Arc::new(a.update(step, &ai).clone()));
+                let snap = a.update(step, &ai);
+                if !self.history_off {
+                    m.advantage_statistics_metrics = Some(Arc::new(snap.clone()));
+                }
             }
         }
         let mut findings = self.input_findings(&input);
@@ -327,11 +383,13 @@ impl Layer {
             &mut m,
         );
         self.metrics = Arc::new(m);
-        crate::forensics::push_capped(
-            &mut self.history,
-            Arc::clone(&self.metrics),
-            self.cfg.history_size,
-        );
+        if !self.history_off {
+            crate::forensics::push_capped(
+                &mut self.history,
+                Arc::clone(&self.metrics),
+                self.cfg.history_size,
+            );
+        }
         &self.metrics
     }
 

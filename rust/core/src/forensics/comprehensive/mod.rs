@@ -120,6 +120,7 @@ pub fn comprehensive_batch(
     let n = cols.steps.len();
     let mut out = vec![Vec::with_capacity(n); COMPREHENSIVE_NUMERIC_FIELDS.len()];
     for i in 0..n {
+        forensics.record_history_for_remaining(n - i);
         let response = cols.response(i);
         let row = forensics.update(cols.row(i), None, response.as_slice());
         for (col, v) in out.iter_mut().zip(row.numeric()) {

@@ -32,6 +32,9 @@ pub fn gradient_batch(
     }
     let mut cols = vec![Vec::with_capacity(steps.len()); GRADIENT_NUMERIC_FIELDS.len()];
     for i in 0..steps.len() {
+        // Snapshots the history would drop before the batch ends are not kept.
+        let cap = analyzer.config().history_size;
+        analyzer.set_history_recording(steps.len() - i <= cap);
         let row = analyzer.update(
             steps[i],
             policy.map(|c| c[i]),

@@ -85,6 +85,10 @@ pub struct GradientAnalyzer {
     metrics: GradientMetrics,
     events: EventLog,
     history: std::collections::VecDeque<GradientMetrics>,
+    /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
+    /// snapshot the history would drop anyway). Not state.
+    #[serde(skip)]
+    history_off: bool,
     /// Sorted windows and balance terms kept in step with the series (not state).
     #[serde(skip)]
     derived: Derived,
@@ -122,6 +126,7 @@ impl GradientAnalyzer {
             metrics: GradientMetrics::empty(),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: std::collections::VecDeque::new(),
+            history_off: false,
             derived: Derived::default(),
             cfg,
         })
@@ -135,6 +140,13 @@ impl GradientAnalyzer {
     /// Updates seen.
     pub fn updates(&self) -> u64 {
         self.updates
+    }
+
+    /// Switches keeping per-update snapshots in the history on or off. A batch path turns
+    /// it off for the rows whose snapshots a full history would drop before the batch ends,
+    /// which leaves every result, the final history included, as per-step updates give.
+    pub fn set_history_recording(&mut self, on: bool) {
+        self.history_off = !on;
     }
 
     /// The latest snapshot.
@@ -240,11 +252,13 @@ impl GradientAnalyzer {
             self.rule_findings(&ratio_trend, &mut findings);
             self.events.observe(step, findings);
         }
-        crate::forensics::push_capped(
-            &mut self.history,
-            self.metrics.clone(),
-            self.cfg.history_size,
-        );
+        if !self.history_off {
+            crate::forensics::push_capped(
+                &mut self.history,
+                self.metrics.clone(),
+                self.cfg.history_size,
+            );
+        }
         &self.metrics
     }
 

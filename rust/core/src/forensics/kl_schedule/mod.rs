@@ -34,6 +34,9 @@ pub fn kl_schedule_batch(
     }
     let mut cols = vec![Vec::with_capacity(kl.len()); KL_NUMERIC_FIELDS.len()];
     for i in 0..kl.len() {
+        // Snapshots the history would drop before the batch ends are not kept.
+        let cap = tracker.config().history_size;
+        tracker.set_history_recording(kl.len() - i <= cap);
         let row = tracker.update(steps[i], Some(kl[i]), coef.map(|c| c[i]));
         for (col, v) in cols.iter_mut().zip(row.numeric()) {
             col.push(v);

@@ -116,6 +116,10 @@ pub struct KlScheduleTracker {
     metrics: KlScheduleMetrics,
     events: EventLog,
     history: VecDeque<KlScheduleMetrics>,
+    /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
+    /// snapshot the history would drop anyway). Not state.
+    #[serde(skip)]
+    history_off: bool,
 }
 
 impl KlScheduleTracker {
@@ -162,6 +166,7 @@ impl KlScheduleTracker {
             metrics: KlScheduleMetrics::empty(cfg.kl_target),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: VecDeque::new(),
+            history_off: false,
             cfg,
         })
     }
@@ -174,6 +179,13 @@ impl KlScheduleTracker {
     /// Updates seen (every call, whatever it carried).
     pub fn updates(&self) -> u64 {
         self.updates
+    }
+
+    /// Switches keeping per-update snapshots in the history on or off. A batch path turns
+    /// it off for the rows whose snapshots a full history would drop before the batch ends,
+    /// which leaves every result, the final history included, as per-step updates give.
+    pub fn set_history_recording(&mut self, on: bool) {
+        self.history_off = !on;
     }
 
     /// The latest snapshot.
@@ -264,11 +276,13 @@ impl KlScheduleTracker {
             }
             self.events.observe(step, findings);
         }
-        crate::forensics::push_capped(
-            &mut self.history,
-            self.metrics.clone(),
-            self.cfg.history_size,
-        );
+        if !self.history_off {
+            crate::forensics::push_capped(
+                &mut self.history,
+                self.metrics.clone(),
+                self.cfg.history_size,
+            );
+        }
         &self.metrics
     }
 
