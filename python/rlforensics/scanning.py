@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rlforensics._core import Scanner
@@ -77,26 +77,11 @@ class RunReport:
 
 
 def _report(d: dict[str, Any]) -> RunReport:
-    return RunReport(
-        run_id=d["run_id"],
-        files=d["files"],
-        format=d["format"],
-        family=d["family"],
-        bytes=d["bytes"],
-        rows=d["rows"],
-        eval_rows=d["eval_rows"],
-        step_range=tuple(d["step_range"]) if d["step_range"] is not None else None,
-        kl_target=d["kl_target"],
-        overall_health=d["overall_health"],
-        training_stability=d["training_stability"],
-        convergence_quality=d["convergence_quality"],
-        events=d["events"],
-        problems=d["problems"],
-        metrics=d["metrics"],
-        skipped=d["skipped"],
-        replaced_rows=d["replaced_rows"],
-        notes=d["notes"],
-    )
+    """A report from the core's dict (its keys are the dataclass's fields)."""
+    values = {f.name: d[f.name] for f in fields(RunReport)}
+    if values["step_range"] is not None:
+        values["step_range"] = tuple(values["step_range"])
+    return RunReport(**values)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ pub fn family_of<'a>(keys: impl IntoIterator<Item = &'a str> + Clone) -> Family 
     Family::Generic
 }
 
-/// The canonical metrics the forensics read, and the names people log them under.
+/// The canonical metrics, the forensics' inputs first (kl ... clip_frac, in the order a scan
+/// reads them), and the names people log them under.
 pub const CANONICAL: [&str; 17] = [
     "kl",
     "kl_coef",

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use std::io::BufRead;
 
 use super::json::Leaf;
+use super::lines::Lines;
 use super::problem::ProblemKind;
-use super::records::{Place, RunBuilder};
+use super::records::RunBuilder;
 
 /// Splits one line into fields; `None` when a quote is left open.
 fn split<'a>(line: &'a str, sep: char, out: &mut Vec<Cow<'a, str>>) -> Option<()> {
@@ -51,36 +52,12 @@ fn split<'a>(line: &'a str, sep: char, out: &mut Vec<Cow<'a, str>>) -> Option<()
 
 /// Reads a CSV stream into `run`. `value_name` renames a TensorBoard export's `Value`
 /// column (its tag lives in the file name).
-pub fn read_csv<R: BufRead>(mut src: R, value_name: Option<&str>, run: &mut RunBuilder) -> u64 {
-    let mut raw = Vec::with_capacity(4096);
+pub fn read_csv<R: BufRead>(src: R, value_name: Option<&str>, run: &mut RunBuilder) -> u64 {
     let mut header: Vec<String> = Vec::new();
     let mut sep = ',';
-    let (mut offset, mut number) = (0u64, 0u64);
-    loop {
-        raw.clear();
-        let n = match src.read_until(b'\n', &mut raw) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                run.problem(
-                    ProblemKind::Io,
-                    Place {
-                        offset,
-                        line: Some(number + 1),
-                    },
-                    e.to_string(),
-                );
-                break;
-            }
-        };
-        number += 1;
-        let at = Place {
-            offset,
-            line: Some(number),
-        };
-        offset += n as u64;
-        let complete = raw.last() == Some(&b'\n');
-        let Ok(text) = std::str::from_utf8(&raw) else {
+    let mut lines = Lines::new(src);
+    while let Some((raw, at, complete)) = lines.next_line(run) {
+        let Ok(text) = std::str::from_utf8(raw) else {
             run.problem(ProblemKind::Malformed, at, "line is not UTF-8".into());
             continue;
         };
@@ -101,7 +78,7 @@ pub fn read_csv<R: BufRead>(mut src: R, value_name: Option<&str>, run: &mut RunB
                     at,
                     "header has an open quote".into(),
                 );
-                return offset;
+                return lines.offset();
             }
             header = names.iter().map(|s| s.trim().to_string()).collect();
             // TensorBoard's export: "Wall time,Step,Value", one tag per file.
@@ -152,7 +129,7 @@ pub fn read_csv<R: BufRead>(mut src: R, value_name: Option<&str>, run: &mut RunB
         }
         run.end_record(at);
     }
-    offset
+    lines.offset()
 }
 
 /// A float in any common notation, or `None`.

@@ -163,6 +163,54 @@ fn number(src: &str, i: usize) -> Res<(f64, usize)> {
     }
 }
 
+/// Where a container's walk stands after one of its items.
+enum Next {
+    /// Another item starts here.
+    Item(usize),
+    /// The container closed; the position after it.
+    End(usize),
+}
+
+/// Enters the container opened by `open` at `i` (after whitespace): the position of its
+/// first item, or [`Next::End`] when it is empty.
+fn enter(b: &[u8], i: usize, open: u8, what: &'static str) -> Res<Next> {
+    let j = skip_ws(b, i);
+    if b.get(j) != Some(&open) {
+        return err(j, what);
+    }
+    let j = skip_ws(b, j + 1);
+    let close = if open == b'{' { b'}' } else { b']' };
+    Ok(if b.get(j) == Some(&close) {
+        Next::End(j + 1)
+    } else {
+        Next::Item(j)
+    })
+}
+
+/// After an item that ended at `j`: the next item, or the end of the container `close`.
+fn after_item(b: &[u8], j: usize, close: u8) -> Res<Next> {
+    let j = skip_ws(b, j);
+    match b.get(j) {
+        Some(b',') => Ok(Next::Item(skip_ws(b, j + 1))),
+        Some(&c) if c == close => Ok(Next::End(j + 1)),
+        _ => err(j, "expected ',' or a closing bracket"),
+    }
+}
+
+/// An object member's key at `j` and the position of its value.
+fn member_key(src: &str, j: usize) -> Res<(Cow<'_, str>, usize)> {
+    let b = src.as_bytes();
+    if b.get(j) != Some(&b'"') {
+        return err(j, "expected a key");
+    }
+    let (k, next) = string(src, j)?;
+    let j = skip_ws(b, next);
+    if b.get(j) != Some(&b':') {
+        return err(j, "expected ':'");
+    }
+    Ok((k, skip_ws(b, j + 1)))
+}
+
 /// Position after the value at `i` (any JSON value, skipped).
 pub fn skip_value(src: &str, i: usize) -> Res<usize> {
     skip_value_at(src, i, 0)
@@ -176,29 +224,18 @@ fn skip_value_at(src: &str, i: usize, depth: usize) -> Res<usize> {
     let i = skip_ws(b, i);
     match b.get(i) {
         Some(b'"') => string(src, i).map(|(_, j)| j),
-        Some(b'{') | Some(b'[') => {
-            let close = if b[i] == b'{' { b'}' } else { b']' };
-            let mut j = skip_ws(b, i + 1);
-            if b.get(j) == Some(&close) {
-                return Ok(j + 1);
+        Some(&open @ (b'{' | b'[')) => {
+            let close = if open == b'{' { b'}' } else { b']' };
+            let mut next = enter(b, i, open, "expected a container")?;
+            while let Next::Item(mut j) = next {
+                if open == b'{' {
+                    j = member_key(src, j)?.1;
+                }
+                next = after_item(b, skip_value_at(src, j, depth + 1)?, close)?;
             }
-            loop {
-                if close == b'}' {
-                    if b.get(j) != Some(&b'"') {
-                        return err(j, "expected a key");
-                    }
-                    j = skip_ws(b, string(src, j)?.1);
-                    if b.get(j) != Some(&b':') {
-                        return err(j, "expected ':'");
-                    }
-                    j += 1;
-                }
-                j = skip_ws(b, skip_value_at(src, j, depth + 1)?);
-                match b.get(j) {
-                    Some(b',') => j = skip_ws(b, j + 1),
-                    Some(&c) if c == close => return Ok(j + 1),
-                    _ => return err(j, "expected ',' or a closing bracket"),
-                }
+            match next {
+                Next::End(j) => Ok(j),
+                Next::Item(_) => unreachable!("the loop runs until the end"),
             }
         }
         Some(b't') => literal(b, i, b"true"),
@@ -231,31 +268,16 @@ fn walk_at(
     if depth > MAX_DEPTH {
         return err(i, "nesting too deep");
     }
-    let mut j = skip_ws(b, i);
-    if b.get(j) != Some(&b'{') {
-        return err(j, "expected an object");
-    }
-    j = skip_ws(b, j + 1);
-    if b.get(j) == Some(&b'}') {
-        return Ok(j + 1);
-    }
     let base = key.len();
-    loop {
-        if b.get(j) != Some(&b'"') {
-            return err(j, "expected a key");
-        }
-        let (k, next) = string(src, j)?;
-        j = skip_ws(b, next);
-        if b.get(j) != Some(&b':') {
-            return err(j, "expected ':'");
-        }
-        j = skip_ws(b, j + 1);
+    let mut next = enter(b, i, b'{', "expected an object")?;
+    while let Next::Item(at) = next {
+        let (k, j) = member_key(src, at)?;
         key.truncate(base);
         if base > 0 {
             key.push('.');
         }
         key.push_str(&k);
-        j = match b.get(j) {
+        let j = match b.get(j) {
             Some(b'{') => walk_at(src, j, key, visit, depth + 1)?,
             Some(b'[') => skip_value_at(src, j, depth + 1)?,
             Some(b'"') => {
@@ -283,12 +305,11 @@ fn walk_at(
             None => return err(j, "unexpected end"),
         };
         key.truncate(base);
-        j = skip_ws(b, j);
-        match b.get(j) {
-            Some(b',') => j = skip_ws(b, j + 1),
-            Some(b'}') => return Ok(j + 1),
-            _ => return err(j, "expected ',' or '}'"),
-        }
+        next = after_item(b, j, b'}')?;
+    }
+    match next {
+        Next::End(j) => Ok(j),
+        Next::Item(_) => unreachable!("the loop runs until the end"),
     }
 }
 
@@ -300,21 +321,13 @@ pub fn walk_array(
     each: &mut impl FnMut(&str, usize) -> Res<usize>,
 ) -> Res<usize> {
     let b = src.as_bytes();
-    let mut j = skip_ws(b, i);
-    if b.get(j) != Some(&b'[') {
-        return err(j, "expected an array");
+    let mut next = enter(b, i, b'[', "expected an array")?;
+    while let Next::Item(j) = next {
+        next = after_item(b, each(src, j)?, b']')?;
     }
-    j = skip_ws(b, j + 1);
-    if b.get(j) == Some(&b']') {
-        return Ok(j + 1);
-    }
-    loop {
-        j = skip_ws(b, each(src, j)?);
-        match b.get(j) {
-            Some(b',') => j = skip_ws(b, j + 1),
-            Some(b']') => return Ok(j + 1),
-            _ => return err(j, "expected ',' or ']'"),
-        }
+    match next {
+        Next::End(j) => Ok(j),
+        Next::Item(_) => unreachable!("the loop runs until the end"),
     }
 }
 
@@ -327,38 +340,19 @@ pub fn find_key(
     found: &mut impl FnMut(&str, usize) -> Res<usize>,
 ) -> Res<bool> {
     let b = src.as_bytes();
-    let mut j = skip_ws(b, i);
-    if b.get(j) != Some(&b'{') {
-        return err(j, "expected an object");
-    }
-    j = skip_ws(b, j + 1);
-    if b.get(j) == Some(&b'}') {
-        return Ok(false);
-    }
     let mut seen = false;
-    loop {
-        if b.get(j) != Some(&b'"') {
-            return err(j, "expected a key");
-        }
-        let (k, next) = string(src, j)?;
-        j = skip_ws(b, next);
-        if b.get(j) != Some(&b':') {
-            return err(j, "expected ':'");
-        }
-        j = skip_ws(b, j + 1);
-        j = if k == name && !seen {
+    let mut next = enter(b, i, b'{', "expected an object")?;
+    while let Next::Item(at) = next {
+        let (k, j) = member_key(src, at)?;
+        let end = if k == name && !seen {
             seen = true;
             found(src, j)?
         } else {
             skip_value(src, j)?
         };
-        j = skip_ws(b, j);
-        match b.get(j) {
-            Some(b',') => j = skip_ws(b, j + 1),
-            Some(b'}') => return Ok(seen),
-            _ => return err(j, "expected ',' or '}'"),
-        }
+        next = after_item(b, end, b'}')?;
     }
+    Ok(seen)
 }
 
 #[cfg(test)]

@@ -6,38 +6,15 @@
 use std::io::BufRead;
 
 use super::json::walk_object;
+use super::lines::Lines;
 use super::problem::ProblemKind;
-use super::records::{Place, RunBuilder};
+use super::records::RunBuilder;
 
 /// Reads every line of `src` into `run`.
-pub fn read_jsonl<R: BufRead>(mut src: R, run: &mut RunBuilder) -> u64 {
-    let mut line = Vec::with_capacity(4096);
+pub fn read_jsonl<R: BufRead>(src: R, run: &mut RunBuilder) -> u64 {
+    let mut lines = Lines::new(src);
     let mut key = String::with_capacity(64);
-    let (mut offset, mut number) = (0u64, 0u64);
-    loop {
-        line.clear();
-        let n = match src.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                run.problem(
-                    ProblemKind::Io,
-                    Place {
-                        offset,
-                        line: Some(number + 1),
-                    },
-                    e.to_string(),
-                );
-                break;
-            }
-        };
-        number += 1;
-        let at = Place {
-            offset,
-            line: Some(number),
-        };
-        offset += n as u64;
-        let complete = line.last() == Some(&b'\n');
+    while let Some((line, at, complete)) = lines.next_line(run) {
         let body = line.trim_ascii();
         if body.is_empty() {
             continue;
@@ -78,7 +55,7 @@ pub fn read_jsonl<R: BufRead>(mut src: R, run: &mut RunBuilder) -> u64 {
             }
         }
     }
-    offset
+    lines.offset()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod fxhash;
 pub mod json;
 pub mod json_doc;
 pub mod jsonl;
+pub mod lines;
 pub mod problem;
 pub mod protobuf;
 pub mod records;

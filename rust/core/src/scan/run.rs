@@ -3,7 +3,7 @@
 //! checked for non-finite values and spikes.
 
 use crate::forensics::comprehensive::{ComprehensiveConfig, ComprehensiveForensics, StepInput};
-use crate::ingest::alias::{resolve, Family};
+use crate::ingest::alias::{resolve, Family, CANONICAL};
 use crate::ingest::source::read_files;
 
 use super::discover::RunSpec;
@@ -53,21 +53,9 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
     let col = |name: &str| resolve(data.family, name, &keys).and_then(|k| t.position(k));
     let mut metrics = Vec::new();
     let mut cols = [None; 12];
-    let wanted = [
-        "kl",
-        "kl_coef",
-        "entropy",
-        "reward_mean",
-        "reward_std",
-        "policy_grad_norm",
-        "value_grad_norm",
-        "grad_norm",
-        "advantage_mean",
-        "advantage_std",
-        "response_length_mean",
-        "clip_frac",
-    ];
-    for (slot, name) in cols.iter_mut().zip(wanted) {
+    // The canonical metrics the forensics take, in the order of `CANONICAL`.
+    let wanted = &CANONICAL[..cols.len()];
+    for (slot, &name) in cols.iter_mut().zip(wanted) {
         *slot = col(name);
         if let Some(i) = *slot {
             metrics.push((name, t.names()[i].clone()));
