@@ -317,3 +317,20 @@ def test_window_statistics_match_numpy(kl, gaps, offset):
 def test_huge_controller_window_is_not_allocated_up_front():
     t = KLScheduleTracker(controller_window=10**12)
     assert t.update(0, 0.1, 0.1).controller_kind == "unknown"
+
+
+def test_track_kl_distribution_feeds_only_the_drift_state():
+    rng = np.random.default_rng(3)
+    t = KLScheduleTracker(drift_window_size=50, reference_period=100)
+    ref, shifted = rng.normal(0.1, 0.01, 100), rng.normal(0.3, 0.01, 50)
+    for i, x in enumerate(np.concatenate([ref, shifted])):
+        t.track_kl_distribution(i, float(x))
+    divergence, details = t.detect_kl_drift()
+    assert divergence is not None and divergence > 1.0
+    assert details["reference_size"] == 100 and details["window_size"] == 50
+    assert t.total_updates == 0 and t.kl_history == []  # band/trend analyses untouched
+    with pytest.raises(ValueError, match="kl_value"):
+        t.track_kl_distribution(151, float("nan"))
+    off = KLScheduleTracker(enable_drift_tracking=False)
+    off.track_kl_distribution(0, 0.1)
+    assert off.detect_kl_drift()[1]["reason"] == "drift_tracking_disabled"

@@ -293,6 +293,18 @@ impl PyKlTracker {
         Ok(d)
     }
 
+    /// RLDK's drift bookkeeping alone: one KL value into the drift reference or window
+    /// (`update` already does this); a no-op when drift tracking is off.
+    fn track_kl_distribution(
+        &mut self,
+        step: &Bound<'_, PyAny>,
+        kl_value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let step = number("step", step)?;
+        let kl = number("kl_value", kl_value)?;
+        self.inner.track_kl_distribution(step, kl).py()
+    }
+
     /// `(divergence, details)` of the latest drift test; `(None, {"reason": ...})` before
     /// the reference and the current window are filled or when drift tracking is off.
     fn detect_kl_drift<'py>(&self, py: Python<'py>) -> PyResult<(Option<f64>, Bound<'py, PyDict>)> {

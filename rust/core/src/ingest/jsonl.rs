@@ -125,4 +125,16 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// No byte string makes the reader panic, and every byte is accounted for.
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let mut run = RunBuilder::new();
+            let n = read_jsonl(bytes.as_slice(), &mut run);
+            proptest::prop_assert_eq!(n, bytes.len() as u64);
+            let run = run.finish();
+            proptest::prop_assert!(run.train.steps().windows(2).all(|w| w[0] < w[1]));
+        }
+    }
 }

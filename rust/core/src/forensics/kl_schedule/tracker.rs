@@ -325,6 +325,22 @@ impl KlScheduleTracker {
         self.recompute();
     }
 
+    /// RLDK's drift bookkeeping on its own: feeds one KL value to the drift reference or the
+    /// current drift window (and runs the drift tests when due), without touching the band,
+    /// trend or controller analyses. `update` does this itself; this is for callers that
+    /// track the KL distribution from another source. A no-op when drift tracking is off;
+    /// a non-finite value is an error (it cannot be placed in a distribution).
+    pub fn track_kl_distribution(&mut self, step: f64, kl: f64) -> Result<()> {
+        if !kl.is_finite() {
+            return Err(crate::error::CoreError::param(
+                "kl_value",
+                format!("must be finite, got {kl} at step {step}"),
+            ));
+        }
+        self.update_drift(kl);
+        Ok(())
+    }
+
     fn update_drift(&mut self, kl: f64) {
         let cfg = self.cfg;
         let Some(d) = self.drift.as_mut() else {
