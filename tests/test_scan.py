@@ -230,3 +230,32 @@ def test_module_entry_point():
     assert out.returncode == 0, out.stderr
     assert "ppo-healthy.jsonl" in out.stdout
     assert rlforensics.scan is scan
+
+
+@pytest.mark.parametrize("name", ["kl_blowup", "gradient_explosion", "advantage_bias"])
+def test_a_scan_and_a_live_run_agree(tmp_path: Path, name: str):
+    """The scan feeds every row to the same forensics as ComprehensivePPOForensics.update."""
+    s = scenarios.generate(name, 2, 400)
+    cols = trainer_columns(s, "generic")
+    path = tmp_path / "run.jsonl"
+    write_jsonl(path, s.steps, cols)
+    (report,) = scan(path, kl_target=0.1, progress=False).runs
+
+    live = rlforensics.ComprehensivePPOForensics(
+        kl_target=0.1, kl_target_tolerance=0.05, enable_length_bias_detection=False
+    )
+    for i, step in enumerate(s.steps):
+        live.update(
+            int(step), cols["kl"][i], cols["kl_coef"][i], cols["entropy"][i], cols["reward_mean"][i],
+            cols["reward_std"][i], policy_grad_norm=cols["policy_grad_norm"][i],
+            value_grad_norm=cols["value_grad_norm"][i], total_grad_norm=cols["total_grad_norm"][i],
+            advantage_mean=cols["advantage_mean"][i], advantage_std=cols["advantage_std"][i],
+        )
+
+    def key(e: dict) -> tuple:
+        return (e["type"], e["severity"], e["first_step"], e["last_step"], e["occurrences"])
+
+    scanned = sorted(key(e) for e in report.events if e["tracker"] != "series")
+    assert scanned, "the fault raises events"
+    assert scanned == sorted(key(e) for e in live.get_anomalies())
+    assert report.overall_health == pytest.approx(live.current_metrics.overall_health_score)
