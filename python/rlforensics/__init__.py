@@ -43,3 +43,12 @@ __all__ = [
     "scan_ppo_events",
     "stats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The TRL callback imports transformers: only when asked for.
+    if name == "ComprehensivePPOMonitor":
+        from rlforensics.integrations.trl import ComprehensivePPOMonitor
+
+        return ComprehensivePPOMonitor
+    raise AttributeError(f"module 'rlforensics' has no attribute {name!r}")

@@ -11,6 +11,7 @@ __all__ = [
     "Scanner",
     "masked_crc32c",
     "read_run_columns",
+    "resolve_keys",
     "AdvantageMetricsHistory",
     "AdvantageStatisticsMetrics",
     "AdvantageStatisticsTracker",
@@ -944,6 +945,7 @@ class AdvantageStatisticsTracker(_Pickled):
 # --- reading and scanning runs (rust/python/src/scan.rs) ---
 
 def masked_crc32c(data: bytes) -> int: ...
+def resolve_keys(keys: Sequence[str]) -> tuple[str, dict[str, str]]: ...
 def read_run_columns(path: str | os.PathLike[str]) -> dict[str, Any]: ...
 
 @final

@@ -7,6 +7,7 @@
 //! with the GIL released.
 
 mod advantage;
+mod alias;
 mod analyzers;
 mod arrays;
 mod batch;
@@ -47,6 +48,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ppo_scan::register(m)?;
     advantage::register(m)?;
     scan::register(m)?;
+    alias::register(m)?;
     tfrecord::register(m)?;
     Ok(())
 }
