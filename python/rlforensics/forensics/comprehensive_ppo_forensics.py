@@ -210,6 +210,11 @@ class ComprehensivePPOForensics:
         return self._core.total_updates
 
     @property
+    def history_size(self) -> int:
+        """Snapshots kept in ``comprehensive_metrics_history``."""
+        return self._core.history_size
+
+    @property
     def kl_target(self) -> float:
         return self._core.kl_target
 
@@ -250,6 +255,22 @@ class ComprehensivePPOForensics:
         ``tracker``; only the still-open ones with ``active_only``."""
         self.anomalies = self._core.get_anomalies(active_only)
         return self.anomalies
+
+    def metrics_rows(self, n: int) -> tuple[str, str]:
+        """The last ``n`` snapshots (at most ``history_size``) as CSV lines (columns:
+        :meth:`metrics_row_fields`) and as JSON objects, one per line; for writers that
+        append a run's metrics file as training goes."""
+        return self._core.metrics_rows(n)
+
+    @staticmethod
+    def metrics_row_fields() -> list[str]:
+        """Columns of :meth:`metrics_rows`: ``step``, the inputs and the three scores."""
+        return ComprehensiveForensicsCore.metrics_row_fields()
+
+    def anomalies_at(self, step: float) -> list[AnomalyEvent]:
+        """The events that held at ``step`` (opened or extended by that update): what a
+        per-step caller needs to see what is new, without converting every stored event."""
+        return self._core.get_anomalies(False, float(step))
 
     def get_kl_drift_analysis(self) -> dict[str, Any]:
         """``{}`` without KL tracking or drift; else detected, score, trend, divergence,

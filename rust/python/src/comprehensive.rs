@@ -551,15 +551,19 @@ impl PyComprehensive {
     }
 
     /// Every tracker's events (KL, gradient, advantage, then this layer's), each tagged with
-    /// its `tracker`; only the open ones with `active_only`.
-    #[pyo3(signature = (active_only = false))]
+    /// its `tracker`; only the open ones with `active_only`; only those that held at step
+    /// `at_step` when given (what a per-step caller needs, without converting the rest).
+    #[pyo3(signature = (active_only = false, at_step = None))]
     fn get_anomalies<'py>(
         &self,
         py: Python<'py>,
         active_only: bool,
+        at_step: Option<f64>,
     ) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
-        let keep = |e: &AnomalyEvent| !active_only || e.active;
+        let keep = |e: &AnomalyEvent| {
+            (!active_only || e.active) && at_step.is_none_or(|s| e.last_step == s)
+        };
         if let Some(k) = &self.kl {
             for e in k.borrow(py).inner.events().events().filter(|e| keep(e)) {
                 out.append(event_dict(py, e, Some("kl_schedule"))?)?;
@@ -631,6 +635,64 @@ impl PyComprehensive {
         CompHistory {
             tracker: slf.unbind(),
         }
+    }
+
+    /// The last `n` snapshots (at most the history) as CSV lines and as JSON objects, one per
+    /// line each: `step`, the metric inputs and the three scores (empty / null where not
+    /// logged or not finite). For writers that append a run's metrics file as it goes.
+    fn metrics_rows(&self, n: usize) -> (String, String) {
+        use std::fmt::Write;
+        let h = self.layer.history();
+        let (mut csv, mut json) = (String::new(), String::new());
+        for m in h.iter().skip(h.len().saturating_sub(n)) {
+            let i = &m.input;
+            let values = [
+                Some(i.step),
+                i.kl,
+                i.kl_coef,
+                i.entropy,
+                i.reward_mean,
+                i.reward_std,
+                i.policy_grad_norm,
+                i.value_grad_norm,
+                i.total_grad_norm,
+                i.advantage_mean,
+                i.advantage_std,
+                m.overall_health_score,
+                m.training_stability_score,
+                m.convergence_quality_score,
+            ];
+            json.push('{');
+            for (k, (name, v)) in METRICS_ROW_FIELDS.iter().zip(values).enumerate() {
+                let v = v.filter(|x| x.is_finite());
+                if k > 0 {
+                    csv.push(',');
+                    json.push_str(", ");
+                }
+                let _ = write!(json, "\"{name}\": ");
+                match v {
+                    // Integral steps print as integers, as the trainer logged them.
+                    Some(x) if k == 0 && x.fract() == 0.0 && x.abs() < 9e15 => {
+                        let _ = write!(csv, "{}", x as i64);
+                        let _ = write!(json, "{}", x as i64);
+                    }
+                    Some(x) => {
+                        let _ = write!(csv, "{x:?}");
+                        let _ = write!(json, "{x:?}");
+                    }
+                    None => json.push_str("null"),
+                }
+            }
+            csv.push('\n');
+            json.push_str("}\n");
+        }
+        (csv, json)
+    }
+
+    /// Column names of `metrics_rows`.
+    #[staticmethod]
+    fn metrics_row_fields() -> Vec<&'static str> {
+        METRICS_ROW_FIELDS.to_vec()
     }
 
     /// Updates seen.
@@ -726,6 +788,24 @@ history_view!(
     PyCompMetrics,
     layer
 );
+
+/// Columns of [`PyComprehensive::metrics_rows`].
+const METRICS_ROW_FIELDS: [&str; 14] = [
+    "step",
+    "kl",
+    "kl_coef",
+    "entropy",
+    "reward_mean",
+    "reward_std",
+    "policy_grad_norm",
+    "value_grad_norm",
+    "total_grad_norm",
+    "advantage_mean",
+    "advantage_std",
+    "overall_health_score",
+    "training_stability_score",
+    "convergence_quality_score",
+];
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCompMetrics>()?;

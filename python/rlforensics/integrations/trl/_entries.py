@@ -32,16 +32,33 @@ INPUTS = {
 
 def entry_kind(logs: Mapping[str, Any]) -> str:
     """``"train"``, ``"eval"`` (``eval_*`` keys) or ``"summary"`` (the end-of-training entry)."""
-    if any(k in SUMMARY_KEYS for k in logs):
+    if not SUMMARY_KEYS.isdisjoint(logs):
         return "summary"
     if any(k.startswith(("eval_", "eval/")) for k in logs):
         return "eval"
     return "train"
 
 
+class EntryKinds:
+    """:func:`entry_kind`, remembered for the last key set (a trainer logs the same keys at
+    every training step)."""
+
+    def __init__(self) -> None:
+        self._keys: tuple[str, ...] = ()
+        self._kind = "train"
+
+    def __call__(self, logs: Mapping[str, Any]) -> str:
+        keys = tuple(logs)
+        if keys != self._keys:
+            self._keys, self._kind = keys, entry_kind(logs)
+        return self._kind
+
+
 def number(value: Any) -> float | None:
     """A logged value as a float: ``None`` when not a number (``None``, text, lists);
     NaN and infinities are kept, they are findings."""
+    if type(value) is float:  # the common case first
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -57,24 +74,38 @@ class KeyMap:
     """The family and canonical keys of a run, re-resolved when its key set changes."""
 
     def __init__(self) -> None:
-        self._keys: frozenset[str] = frozenset()
+        self._keys: frozenset[str] = frozenset()  # numeric keys seen
+        self._seen: set[str] = set()  # every key seen
         self.family = "generic"
         self.sources: dict[str, str] = {}
+        self._pairs: list[tuple[str, str]] = []
 
     def resolve(self, logs: Mapping[str, Any]) -> None:
+        # Entries repeat their keys: only a key never seen before can change the mapping
+        # (a subset test of the dict's keys runs in C).
+        if logs.keys() <= self._seen:
+            return
+        self._seen.update(logs.keys())
         keys = frozenset(k for k, v in logs.items() if number(v) is not None)
         if not keys <= self._keys:
             self._keys = self._keys | keys
             self.family, self.sources = resolve_keys(sorted(self._keys))
+            self._pairs = [(arg, self.sources[c]) for arg, c in INPUTS.items() if c in self.sources]
+
+    def snapshot(self) -> tuple[str, dict[str, str], list[str]]:
+        """What :meth:`restore` needs (for the monitor's checkpoint state)."""
+        return self.family, dict(self.sources), sorted(self._keys)
+
+    def restore(self, snapshot: tuple[str, dict[str, str], list[str]]) -> None:
+        family, sources, keys = snapshot
+        self.family, self.sources, self._keys = family, dict(sources), frozenset(keys)
+        self._seen = set(keys)
+        self._pairs = [(arg, self.sources[c]) for arg, c in INPUTS.items() if c in self.sources]
 
     def inputs(self, logs: Mapping[str, Any]) -> dict[str, float | None]:
         """The forensics' inputs from one entry (``None`` where not logged)."""
         self.resolve(logs)
-        out: dict[str, float | None] = {}
-        for arg, canonical in INPUTS.items():
-            key = self.sources.get(canonical)
-            out[arg] = number(logs.get(key)) if key is not None else None
-        return out
+        return {arg: number(logs.get(key)) for arg, key in self._pairs}
 
 
 def is_finite(x: float | None) -> bool:

@@ -39,7 +39,7 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess test
 
 from rlforensics._types import AnomalyEvent
 from rlforensics.forensics.comprehensive_ppo_forensics import ComprehensivePPOForensics
-from rlforensics.integrations.trl._entries import KeyMap, entry_kind, number
+from rlforensics.integrations.trl._entries import EntryKinds, KeyMap
 
 __all__ = ["ComprehensivePPOMonitor"]
 
@@ -48,12 +48,7 @@ log = logging.getLogger("rlforensics.trl")
 #: TRL PPO-v1's adaptive KL controller target (``PPOConfig.target``), on the summed KL.
 FAMILY_KL_TARGET = {"trl_ppo_v1": 6.0}
 STATE_FILE = "rlforensics_monitor.pkl"
-CSV_FIELDS = (
-    "step", "kl", "kl_coef", "entropy", "reward_mean", "reward_std", "policy_grad_norm",
-    "value_grad_norm", "total_grad_norm", "advantage_mean", "advantage_std",
-    "overall_health_score", "training_stability_score", "convergence_quality_score",
-    "active_anomalies",
-)
+CSV_FIELDS = tuple(ComprehensivePPOForensics.metrics_row_fields())
 
 
 def _finite_or_none(x: Any) -> Any:
@@ -77,9 +72,10 @@ class ComprehensivePPOMonitor(TrainerCallback):
         enable_*: which analyses run.
         length_bias_threshold: severity at which length bias is flagged (needs per-response
             records, see :meth:`record`).
-        log_interval: training entries between two flushes of the metrics files.
-        save_interval: training entries between two ``..._analysis_step_<N>.json`` files
-            besides those written at each checkpoint save (``None``: only at saves).
+        log_interval: training entries between two appends to the metrics files.
+        save_interval: training entries between two ``..._analysis_step_<N>.json`` files (and
+            rewrites of the analysis and health files) besides those at each checkpoint save
+            and at the end (``None``: only then).
         run_id: the files' prefix (default ``comprehensive_ppo_run_<unix time>``).
         stop_on_critical: stop training (on every rank) at the first critical anomaly.
     """
@@ -119,11 +115,12 @@ class ComprehensivePPOMonitor(TrainerCallback):
         self.save_interval = save_interval
         self.stop_on_critical = stop_on_critical
         self.keys = KeyMap()
+        self._kind = EntryKinds()
         self.forensics: ComprehensivePPOForensics | None = None
         self.family: str | None = None
         self.skipped_entries = {"eval": 0, "summary": 0}
         self._announced: dict[tuple[str, str, Any], str] = {}
-        self._pending: list[dict[str, Any]] = []
+        self._unflushed = 0  # training entries not yet in the metrics files
         self._since_save = 0
         self._critical_seen = False
 
@@ -156,18 +153,17 @@ class ComprehensivePPOMonitor(TrainerCallback):
         return self._observe(stats, step, is_world_process_zero)
 
     def _observe(self, logs: dict[str, Any], step: int, rank_zero: bool) -> list[AnomalyEvent]:
-        kind = entry_kind(logs)
+        kind = self._kind(logs)
         if kind != "train":
             self.skipped_entries[kind] += 1
             return []
         inputs = self.keys.inputs(logs)
         if self.forensics is None:
             self.forensics = self._make_forensics()
-        m = self.forensics.update(step, **inputs)
+        self.forensics.update(step, **inputs)
         new: list[AnomalyEvent] = []
-        for e in self.forensics.get_anomalies():
-            if e["last_step"] != step:
-                continue
+        held = self.forensics.anomalies_at(step)
+        for e in held:
             ident = (e["tracker"], e["type"], e["first_step"])
             seen = self._announced.get(ident)
             if seen == e["severity"]:
@@ -183,16 +179,8 @@ class ComprehensivePPOMonitor(TrainerCallback):
                 log.log(level, "%s %s at step %s [%s] %s: %s", e["severity"], what, step,
                         e["tracker"], e["type"], e["message"])
         if rank_zero:
-            row = {k: inputs.get(k) for k in CSV_FIELDS[1:11]}
-            row.update(
-                step=step,
-                overall_health_score=m.overall_health_score,
-                training_stability_score=m.training_stability_score,
-                convergence_quality_score=m.convergence_quality_score,
-                active_anomalies=len(self.forensics.get_anomalies(active_only=True)),
-            )
-            self._pending.append(row)
-            if len(self._pending) >= self.log_interval:
+            self._unflushed += 1
+            if self._unflushed >= min(self.log_interval, self.forensics.history_size):
                 self._flush()
             self._since_save += 1
             if self.save_interval is not None and self._since_save >= self.save_interval:
@@ -204,23 +192,24 @@ class ComprehensivePPOMonitor(TrainerCallback):
     def _path(self, suffix: str) -> Path:
         return self.output_dir / f"{self.run_id}_{suffix}"
 
-    def _flush(self) -> None:
-        """Appends the pending rows to the metrics CSV and JSON and rewrites the (small)
-        analysis and health files."""
+    def _flush(self, *, summaries: bool = False) -> None:
+        """Appends the pending rows to the metrics CSV and JSON; with ``summaries`` also
+        rewrites the (small) analysis and health files."""
         if self.forensics is None:
             return
-        rows, self._pending = self._pending, []
-        if rows:
+        n, self._unflushed = self._unflushed, 0
+        if n:
+            # The rows come formatted from the core's snapshot history (cheap per entry).
+            csv_rows, json_rows = self.forensics.metrics_rows(n)
             path = self._path("comprehensive_metrics.csv")
-            new = not path.exists()
-            with open(path, "a", newline="", encoding="utf-8") as f:
-                w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-                if new:
-                    w.writeheader()
-                w.writerows(rows)
-            self._append_json(self._path("comprehensive_metrics.json"), rows)
-        self._write_json(self._path("comprehensive_analysis.json"), self.forensics.get_comprehensive_analysis())
-        self._write_json(self._path("health_summary.json"), self.forensics.get_health_summary())
+            with open(path, "a", encoding="utf-8") as f:
+                if f.tell() == 0:
+                    f.write(",".join(CSV_FIELDS) + "\n")
+                f.write(csv_rows)
+            self._append_json(self._path("comprehensive_metrics.json"), json_rows.splitlines())
+        if summaries:
+            self._write_json(self._path("comprehensive_analysis.json"), self.forensics.get_comprehensive_analysis())
+            self._write_json(self._path("health_summary.json"), self.forensics.get_health_summary())
 
     @staticmethod
     def _write_json(path: Path, doc: Any) -> None:
@@ -229,9 +218,10 @@ class ComprehensivePPOMonitor(TrainerCallback):
         os.replace(tmp, path)
 
     @staticmethod
-    def _append_json(path: Path, rows: list[dict[str, Any]]) -> None:
-        """Extends the JSON array in ``path`` in place: only the new rows are written."""
-        body = ",\n".join(json.dumps(_finite_or_none(r), allow_nan=False) for r in rows)
+    def _append_json(path: Path, rows: list[str]) -> None:
+        """Extends the JSON array in ``path`` in place with ``rows`` (JSON objects): only the
+        new rows are written."""
+        body = ",\n".join(rows)
         if not path.exists() or path.stat().st_size < 2:
             path.write_text("[\n" + body + "\n]\n", encoding="utf-8")
             return
@@ -249,6 +239,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
         if self.forensics is None:
             return
         self._since_save = 0
+        self._flush(summaries=True)
         self._write_json(self._path(f"comprehensive_analysis_step_{step}.json"), self.forensics.get_comprehensive_analysis())
 
     def _append_checkpoint_row(self, step: int) -> None:
@@ -275,7 +266,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
             "version": 1,
             "forensics": self.forensics,
             "family": self.family,
-            "keys": (self.keys.family, dict(self.keys.sources), sorted(self.keys._keys)),
+            "keys": self.keys.snapshot(),
             "announced": self._announced,
             "skipped_entries": self.skipped_entries,
             "critical_seen": self._critical_seen,
@@ -286,12 +277,11 @@ class ComprehensivePPOMonitor(TrainerCallback):
             st = pickle.load(f)  # noqa: S301 - our own file in the run's checkpoint folder
         self.forensics = st["forensics"]
         self.family = st["family"]
-        family, sources, keys = st["keys"]
-        self.keys.family, self.keys.sources, self.keys._keys = family, sources, frozenset(keys)
+        self.keys.restore(st["keys"])
         self._announced = st["announced"]
         self.skipped_entries = st["skipped_entries"]
         self._critical_seen = st["critical_seen"]
-        self._pending = []
+        self._unflushed = 0
         self._truncate_files_after(step)
         log.info("restored the monitor's state at step %s from %s", step, path)
 
@@ -303,7 +293,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
             with open(path, newline="", encoding="utf-8") as f:
                 kept = [r for r in csv.DictReader(f) if float(r["step"]) <= step]
             with open(path, "w", newline="", encoding="utf-8") as f:
-                w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+                w = csv.DictWriter(f, fieldnames=CSV_FIELDS, lineterminator="\n")
                 w.writeheader()
                 w.writerows(kept)
         jpath = self._path("comprehensive_metrics.json")
@@ -332,7 +322,6 @@ class ComprehensivePPOMonitor(TrainerCallback):
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         step = int(state.global_step)
         if getattr(state, "is_world_process_zero", True) and self.forensics is not None:
-            self._flush()
             self._write_step_analysis(step)
             self._append_checkpoint_row(step)
             ckpt = Path(args.output_dir) / f"checkpoint-{step}"
@@ -343,7 +332,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         if getattr(state, "is_world_process_zero", True) and self.forensics is not None:
-            self._flush()
+            self._flush(summaries=True)
             self.forensics.save_analysis(self._path("comprehensive_analysis.json"))
             h = self.forensics.get_health_summary()
             log.info("training ended: health %s, files in %s", h.get("status"), self.output_dir)
