@@ -179,3 +179,37 @@ def test_importing_rlforensics_does_not_import_transformers():
             "try:\n    rlforensics.ComprehensivePPOMonitor\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'rlforensics[trl]'" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("family", "entry", "expect"),
+    [
+        # Online DPO: objective/kl with its beta as the KL coefficient.
+        ("trl_online_dpo",
+         {"objective/kl": 0.2, "objective/entropy": 40.0, "beta": 0.1, "rewards/chosen": 1.0,
+          "rewards/rejected": 0.2, "rewards/margins": 0.8, "objective/scores": 0.6, "loss": 0.5,
+          "grad_norm": 2.0, "learning_rate": 1e-6},
+         {"kl": 0.2, "kl_coef": 0.1, "entropy": 40.0, "reward_mean": 0.6, "total_grad_norm": 2.0}),
+        # RLOO 1.x logs GRPO's keys (its kl is the k1 estimator and may be negative).
+        ("trl_grpo",
+         {"kl": -0.001, "reward": 0.3, "reward_std": 0.1, "entropy": 2.5, "grad_norm": 0.7,
+          "frac_reward_zero_std": 0.25, "completions/mean_length": 12.0, "clip_ratio/region_mean": 0.0},
+         {"kl": -0.001, "reward_mean": 0.3, "reward_std": 0.1, "entropy": 2.5, "total_grad_norm": 0.7}),
+        # verl: actor/critic split gradient norms and the reward-side KL controller.
+        ("verl",
+         {"actor/pg_loss": 0.1, "actor/entropy": 1.5, "actor/grad_norm": 0.4, "critic/grad_norm": 2.0,
+          "actor/reward_kl_penalty": 0.02, "actor/reward_kl_penalty_coeff": 0.001, "critic/score/mean": 0.5,
+          "critic/advantages/mean": 0.0},
+         {"kl": 0.02, "kl_coef": 0.001, "entropy": 1.5, "reward_mean": 0.5, "policy_grad_norm": 0.4,
+          "value_grad_norm": 2.0, "advantage_mean": 0.0}),
+    ],
+)
+def test_each_family_is_read_through_its_own_keys(tmp_path: Path, family: str, entry: dict[str, float],
+                                                   expect: dict[str, float]):
+    mon = ComprehensivePPOMonitor(output_dir=tmp_path, run_id="f", kl_target=0.05)
+    drive(mon, [{"step": i, **entry} for i in range(1, 4)], tmp_path)
+    assert mon.family == family
+    inputs = mon.keys.inputs(entry)
+    for arg, value in expect.items():
+        assert inputs[arg] == pytest.approx(value), arg
+    assert all(inputs.get(a) is None for a in ("advantage_std",) if a not in expect)
