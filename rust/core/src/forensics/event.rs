@@ -27,6 +27,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Critical when `critical`, else a warning.
+    pub fn critical_if(critical: bool) -> Self {
+        if critical {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        }
+    }
+
     /// The RLDK spelling.
     pub fn as_str(self) -> &'static str {
         match self {

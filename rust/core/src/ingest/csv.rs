@@ -195,12 +195,17 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// No byte string makes the reader panic, and every byte is accounted for.
+        /// No byte string makes the reader panic.
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
             let mut run = RunBuilder::new();
             let n = read_csv(bytes.as_slice(), None, &mut run);
-            proptest::prop_assert_eq!(n, bytes.len() as u64);
+            // A header that cannot be split stops the file (reported); otherwise every byte
+            // is read.
+            proptest::prop_assert!(n <= bytes.len() as u64);
+            if run.problems.is_empty() {
+                proptest::prop_assert_eq!(n, bytes.len() as u64);
+            }
             let run = run.finish();
             proptest::prop_assert!(run.train.steps().windows(2).all(|w| w[0] < w[1]));
         }

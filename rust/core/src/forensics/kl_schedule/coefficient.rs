@@ -69,7 +69,7 @@ pub(super) fn coef_stats(
 mod tests {
     use super::*;
     use crate::control::Bivariate;
-    use crate::forensics::testing::Noise;
+    use crate::forensics::testing::{close, Noise};
     use crate::stats::Moments;
 
     /// The statistics as the tracker computed them with the streaming estimators.
@@ -92,14 +92,6 @@ mod tests {
                 (Some(s), Some(mu)) if mu > 0.0 => Some(1.0 - (s / mu).min(1.0)),
                 _ => None,
             },
-        }
-    }
-
-    fn close(a: Option<f64>, b: Option<f64>) -> bool {
-        match (a, b) {
-            (None, None) => true,
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
-            _ => false,
         }
     }
 

@@ -218,15 +218,7 @@ fn responsiveness(errors: &mut [f64], logs: &mut [f64], max_lag: usize) -> Optio
 mod tests {
     use super::*;
     use crate::control::{ControllerAnalyzer, ControllerConfig};
-    use crate::forensics::testing::Noise;
-
-    fn close(a: Option<f64>, b: Option<f64>) -> bool {
-        match (a, b) {
-            (None, None) => true,
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
-            _ => false,
-        }
-    }
+    use crate::forensics::testing::{close, Noise};
 
     /// Windows of KL values around the band (crossing it, sitting on its edges, constant)
     /// with coefficients that adapt, stay fixed, change now and then (runs of equal changes

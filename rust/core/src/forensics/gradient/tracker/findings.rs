@@ -19,13 +19,7 @@ impl GradientAnalyzer {
         }
         let m = &self.metrics;
         let cfg = &self.cfg;
-        let sev = |crit: bool| {
-            if crit {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            }
-        };
+        let sev = Severity::critical_if;
         let pct = |v: f64| 100.0 * v;
         if let Some(r) = m.exploding_gradient_risk.filter(|&r| r > 0.2) {
             out.push(Finding::new(
@@ -123,13 +117,7 @@ impl GradientAnalyzer {
     fn advanced_findings(&self, out: &mut Vec<Finding>) {
         let m = &self.metrics;
         let cfg = &self.cfg;
-        let sev = |crit: bool| {
-            if crit {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            }
-        };
+        let sev = Severity::critical_if;
         let risks = [
             (
                 "adaptive_explosion_anomaly",
