@@ -155,12 +155,92 @@ fn number(src: &str, i: usize) -> Res<(f64, usize)> {
     while j < b.len() && matches!(b[j], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
         j += 1;
     }
+    if let Some(v) = fast_decimal(&b[i..j]) {
+        return Ok((v, j));
+    }
     // The bytes are ASCII by construction, so `j` is a character boundary.
     let s = &src[i..j];
     match s.parse::<f64>() {
         Ok(v) if !s.is_empty() => Ok((v, j)),
         _ => err(i, "bad number"),
     }
+}
+
+/// Exact powers of ten up to 10^22 (the largest exactly representable in an `f64`).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A plain JSON number (`-?digits[.digits][e[+-]digits]`) whose significand fits in 2^53 and
+/// whose decimal exponent is within ±22: then `m × 10^e` (or `m / 10^-e`) is one correctly
+/// rounded operation on exact operands, so the result is the correctly rounded value
+/// (Clinger's fast path) without the general parser. Anything else is `None` and goes to the
+/// standard library's parser.
+fn fast_decimal(s: &[u8]) -> Option<f64> {
+    let (neg, mut k) = match s.first() {
+        Some(b'-') => (true, 1),
+        _ => (false, 0),
+    };
+    let mut mant: u64 = 0;
+    let mut exp: i32 = 0;
+    let mut digits = 0;
+    let start = k;
+    while let Some(&c) = s.get(k).filter(|c| c.is_ascii_digit()) {
+        mant = mant.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+        digits += 1;
+        k += 1;
+    }
+    if k == start {
+        return None;
+    }
+    if s.get(k) == Some(&b'.') {
+        k += 1;
+        let frac = k;
+        while let Some(&c) = s.get(k).filter(|c| c.is_ascii_digit()) {
+            mant = mant.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            exp -= 1;
+            digits += 1;
+            k += 1;
+        }
+        if k == frac {
+            return None;
+        }
+    }
+    if matches!(s.get(k), Some(b'e' | b'E')) {
+        k += 1;
+        let sign = match s.get(k) {
+            Some(b'-') => {
+                k += 1;
+                -1
+            }
+            Some(b'+') => {
+                k += 1;
+                1
+            }
+            _ => 1,
+        };
+        let e0 = k;
+        let mut e: i32 = 0;
+        while let Some(&c) = s.get(k).filter(|c| c.is_ascii_digit()) {
+            e = e.checked_mul(10)?.checked_add(i32::from(c - b'0'))?;
+            k += 1;
+        }
+        if k == e0 {
+            return None;
+        }
+        exp = exp.checked_add(sign * e)?;
+    }
+    if k != s.len() || digits > 19 || mant > (1u64 << 53) || !(-22..=22).contains(&exp) {
+        return None;
+    }
+    let m = mant as f64;
+    let v = if exp >= 0 {
+        m * POW10[exp as usize]
+    } else {
+        m / POW10[(-exp) as usize]
+    };
+    Some(if neg { -v } else { v })
 }
 
 /// Where a container's walk stands after one of its items.

@@ -81,6 +81,30 @@ fn arrays_and_keys_of_a_document() {
 }
 
 proptest! {
+    /// The fast decimal path gives exactly what the standard parser gives, wherever it
+    /// answers (shortest and scientific forms, short digit strings, signs, exponents).
+    #[test]
+    fn fast_decimal_matches_the_standard_parser(
+        v in any::<f64>().prop_filter("finite", |v| v.is_finite()),
+        m in 0u64..(1 << 54),
+        e in -30i32..30,
+        frac in 0usize..19,
+    ) {
+        let texts = [
+            format!("{v:?}"),
+            format!("{v:e}"),
+            format!("{m}e{e}"),
+            format!("-{m}.{:0>w$}", m % 1000, w = frac.min(6)),
+            format!("{}", m as f64 / 7.0),
+        ];
+        for t in texts {
+            if let Some(fast) = super::fast_decimal(t.as_bytes()) {
+                let std: f64 = t.parse().unwrap();
+                prop_assert_eq!(fast.to_bits(), std.to_bits(), "{}", t);
+            }
+        }
+    }
+
     /// Any finite float written with Rust's shortest round-trip form reads back exactly.
     #[test]
     fn numbers_round_trip(vals in prop::collection::vec(any::<f64>().prop_filter("finite", |v| v.is_finite()), 1..20)) {
