@@ -213,3 +213,53 @@ def test_each_family_is_read_through_its_own_keys(tmp_path: Path, family: str, e
     for arg, value in expect.items():
         assert inputs[arg] == pytest.approx(value), arg
     assert all(inputs.get(a) is None for a in ("advantage_std",) if a not in expect)
+
+
+def test_resume_as_trainer_train_does_it(tmp_path: Path):
+    """``Trainer.train(resume_from_checkpoint=...)`` loads the checkpoint's TrainerState but
+    does not set ``args.resume_from_checkpoint``: the monitor finds its state from the step,
+    and keeps the interrupted run's default run id (so its files continue)."""
+    logs = entries("trl-grpo-healthy")[:-1]
+    ckpt = tmp_path / "ckpt"
+    first = ComprehensivePPOMonitor(output_dir=tmp_path / "out", kl_target=0.05)
+    drive(first, logs[:150], ckpt, save_at=(100,))
+    state = TrainerState()
+    state.global_step = 100
+    second = ComprehensivePPOMonitor(output_dir=tmp_path / "out", kl_target=0.05)
+    second.run_id = "something_else"  # a later start time would give another default
+    drive(second, logs[100:], ckpt, state=state)
+    assert second.run_id == first.run_id
+    steps = [int(r["step"]) for r in read_csv(tmp_path / "out" / f"{first.run_id}_comprehensive_metrics.csv")]
+    assert steps == list(range(1, 301))
+    # Without a saved state the rows past the checkpoint still go.
+    third = ComprehensivePPOMonitor(output_dir=tmp_path / "out3", run_id="x", kl_target=0.05)
+    drive(third, logs[:150], tmp_path / "nockpt")
+    state = TrainerState()
+    state.global_step = 120
+    fourth = ComprehensivePPOMonitor(output_dir=tmp_path / "out3", run_id="x", kl_target=0.05)
+    drive(fourth, logs[120:], tmp_path / "nockpt", state=state)
+    steps = [int(r["step"]) for r in read_csv(tmp_path / "out3" / "x_comprehensive_metrics.csv")]
+    assert steps == list(range(1, 301))
+    assert json.loads((tmp_path / "out3" / "x_comprehensive_metrics.json").read_text())[-1]["step"] == 300
+
+
+def test_a_key_first_logged_as_null_is_analysed_once_it_has_values(tmp_path: Path):
+    logs = [{"step": 1, "kl": None, "grad_norm": None, "reward": 1.0, "frac_reward_zero_std": 0.0}]
+    logs += [{"step": i, "kl": 0.01, "grad_norm": 1.0, "reward": 1.0, "frac_reward_zero_std": 0.0} for i in range(2, 30)]
+    logs += [{"step": 30, "kl": float("nan"), "grad_norm": float("inf"), "reward": 1.0, "frac_reward_zero_std": 0.0}]
+    mon = ComprehensivePPOMonitor(output_dir=tmp_path, run_id="n", kl_target=0.01)
+    drive(mon, logs, tmp_path)
+    assert mon.keys.sources["kl"] == "kl" and mon.keys.sources["grad_norm"] == "grad_norm"
+    kinds = {e["type"] for e in mon.get_anomalies() if e["first_step"] == 30}
+    assert {"non_finite_kl", "non_finite_total_grad_norm"} <= kinds
+
+
+def test_entries_without_metrics_are_not_steps(tmp_path: Path):
+    logs = [{"step": 1, "custom/note_count": 3.0}] + [
+        {"step": i, "objective/kl": 6.0, "objective/kl_coef": 0.2, "ppo/mean_scores": 0.5} for i in range(2, 10)
+    ]
+    mon = ComprehensivePPOMonitor(output_dir=tmp_path, run_id="e")
+    drive(mon, logs, tmp_path)
+    assert mon.skipped_entries["empty"] == 1
+    assert mon.family == "trl_ppo_v1" and mon.forensics is not None and mon.forensics.kl_target == 6.0
+    assert mon.forensics.total_updates == 8

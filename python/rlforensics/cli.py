@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -120,7 +121,10 @@ def _scan(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("rlforensics scan: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    if args.kl_target is not None and not args.kl_target > 0:
+    if args.top < 1:
+        print("rlforensics scan: --top must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.kl_target is not None and not (math.isfinite(args.kl_target) and args.kl_target > 0):
         print("rlforensics scan: --kl-target must be positive", file=sys.stderr)
         return EXIT_USAGE
     if args.no_progress or not sys.stderr.isatty():

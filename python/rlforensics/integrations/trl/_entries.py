@@ -31,8 +31,13 @@ INPUTS = {
 
 
 def entry_kind(logs: Mapping[str, Any]) -> str:
-    """``"train"``, ``"eval"`` (``eval_*`` keys) or ``"summary"`` (the end-of-training entry)."""
-    if not SUMMARY_KEYS.isdisjoint(logs):
+    """``"train"``, ``"eval"`` (``eval_*`` keys) or ``"summary"`` (the end-of-training entry:
+    transformers' always has ``train_runtime``; other summary keys make a summary only when
+    nothing but the epoch comes with them, so a loop that logs ``train_loss`` at every step
+    logs training steps)."""
+    if "train_runtime" in logs or (
+        not SUMMARY_KEYS.isdisjoint(logs) and all(k in SUMMARY_KEYS or k in ("epoch", "step") for k in logs)
+    ):
         return "summary"
     if any(k.startswith(("eval_", "eval/")) for k in logs):
         return "eval"
@@ -75,7 +80,7 @@ class KeyMap:
 
     def __init__(self) -> None:
         self._keys: frozenset[str] = frozenset()  # numeric keys seen
-        self._seen: set[str] = set()  # every key seen
+        self._seen: set[str] = set()  # keys seen holding a number
         self.family = "generic"
         self.sources: dict[str, str] = {}
         self._pairs: list[tuple[str, str]] = []
@@ -85,8 +90,10 @@ class KeyMap:
         # (a subset test of the dict's keys runs in C).
         if logs.keys() <= self._seen:
             return
-        self._seen.update(logs.keys())
         keys = frozenset(k for k, v in logs.items() if number(v) is not None)
+        # Only keys seen with a number are settled: one logged as null (GRPO writes null for
+        # a metric that was NaN over a whole window) is looked at again when it has a value.
+        self._seen.update(keys)
         if not keys <= self._keys:
             self._keys = self._keys | keys
             self.family, self.sources = resolve_keys(sorted(self._keys))

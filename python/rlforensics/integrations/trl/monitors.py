@@ -103,6 +103,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
             raise ValueError(f"kl_target must be positive, got {kl_target}")
         self.output_dir = Path(output_dir if output_dir is not None else "./rlforensics_trl_logs")
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._explicit_run_id = run_id is not None
         self.run_id = run_id or f"comprehensive_ppo_run_{int(time.time())}"
         self.kl_target = kl_target
         self.kl_target_tolerance = kl_target_tolerance
@@ -158,6 +159,11 @@ class ComprehensivePPOMonitor(TrainerCallback):
             self.skipped_entries[kind] += 1
             return []
         inputs = self.keys.inputs(logs)
+        if all(v is None for v in inputs.values()):
+            # Nothing the forensics read (a custom log call, or only nulls): not a step. The
+            # trainer family is decided by the first entry that has something to analyse.
+            self.skipped_entries["empty"] = self.skipped_entries.get("empty", 0) + 1
+            return []
         if self.forensics is None:
             self.forensics = self._make_forensics()
         self.forensics.update(step, **inputs)
@@ -222,7 +228,9 @@ class ComprehensivePPOMonitor(TrainerCallback):
         """Extends the JSON array in ``path`` in place with ``rows`` (JSON objects): only the
         new rows are written."""
         body = ",\n".join(rows)
-        if not path.exists() or path.stat().st_size < 2:
+        if not body:
+            return
+        if not path.exists() or path.stat().st_size < 4:
             path.write_text("[\n" + body + "\n]\n", encoding="utf-8")
             return
         with open(path, "r+b") as f:
@@ -264,6 +272,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
     def _state(self) -> dict[str, Any]:
         return {
             "version": 1,
+            "run_id": self.run_id,
             "forensics": self.forensics,
             "family": self.family,
             "keys": self.keys.snapshot(),
@@ -275,6 +284,9 @@ class ComprehensivePPOMonitor(TrainerCallback):
     def _restore(self, path: Path, step: int) -> None:
         with open(path, "rb") as f:
             st = pickle.load(f)  # noqa: S301 - our own file in the run's checkpoint folder
+        if not self._explicit_run_id:
+            # The resumed run continues the interrupted run's files.
+            self.run_id = st["run_id"]
         self.forensics = st["forensics"]
         self.family = st["family"]
         self.keys.restore(st["keys"])
@@ -298,17 +310,44 @@ class ComprehensivePPOMonitor(TrainerCallback):
                 w.writerows(kept)
         jpath = self._path("comprehensive_metrics.json")
         if jpath.exists():
-            rows = [r for r in json.loads(jpath.read_text(encoding="utf-8")) if r["step"] <= step]
-            jpath.write_text("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]\n", encoding="utf-8")
+            try:
+                rows = [r for r in json.loads(jpath.read_text(encoding="utf-8")) if r["step"] <= step]
+            except ValueError:  # cut short by the crash: keep the rows that parse
+                rows = []
+                for line in jpath.read_text(encoding="utf-8").splitlines():
+                    line = line.strip().rstrip(",")
+                    if line.startswith("{"):
+                        try:
+                            r = json.loads(line)
+                        except ValueError:
+                            continue
+                        if r.get("step", step + 1) <= step:
+                            rows.append(r)
+            if rows:
+                jpath.write_text("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]\n", encoding="utf-8")
+            else:
+                jpath.unlink()
 
     # --- transformers' events --------------------------------------------------------------
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        # ``Trainer.train(resume_from_checkpoint=...)`` has loaded the checkpoint's state by
+        # now: a resumed run starts past step 0, and its checkpoint folder holds our state.
+        step = int(getattr(state, "global_step", 0) or 0)
+        if step <= 0:
+            return
+        candidates = [Path(args.output_dir) / f"checkpoint-{step}"]
         resume = getattr(args, "resume_from_checkpoint", None)
         if isinstance(resume, (str, os.PathLike)):
-            path = Path(resume) / STATE_FILE
-            if path.exists():
-                self._restore(path, int(state.global_step))
+            candidates.insert(0, Path(resume))
+        for folder in candidates:
+            if (folder / STATE_FILE).exists():
+                self._restore(folder / STATE_FILE, step)
+                return
+        # No saved state (a checkpoint from before the first log, or written without the
+        # monitor): the analysis starts afresh, but rows past the checkpoint go.
+        log.warning("resuming at step %s without a saved monitor state; the analysis restarts", step)
+        self._truncate_files_after(step)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         if not logs:

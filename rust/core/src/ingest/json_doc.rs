@@ -18,6 +18,8 @@ fn line_of(b: &[u8], pos: usize) -> u64 {
 /// Reads the log entries of the document `bytes` into `run` (up to the first byte that is
 /// not UTF-8, which is reported).
 pub fn read_json_document(bytes: &[u8], run: &mut RunBuilder) {
+    // A byte-order mark is not part of the document (offsets below count without it).
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let src = match std::str::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -126,6 +128,20 @@ mod tests {
         assert_eq!(run.train.len(), 2);
         let run = read(r#"{"step": 7, "loss": 1}"#);
         assert_eq!(run.train.steps(), [7.0]);
+    }
+
+    #[test]
+    fn byte_order_marks_are_skipped() {
+        let mut run = RunBuilder::new();
+        read_json_document(b"\xEF\xBB\xBF[{\"step\": 1, \"kl\": 0.1}]", &mut run);
+        assert_eq!(run.finish().train.len(), 1);
+        let mut run = RunBuilder::new();
+        crate::ingest::jsonl::read_jsonl(
+            &b"\xEF\xBB\xBF{\"step\": 1, \"kl\": 0.1}\n"[..],
+            &mut run,
+        );
+        let run = run.finish();
+        assert!(run.problems.is_empty() && run.train.len() == 1);
     }
 
     #[test]

@@ -15,6 +15,12 @@ pub fn read_jsonl<R: BufRead>(src: R, run: &mut RunBuilder) -> u64 {
     let mut lines = Lines::new(src);
     let mut key = String::with_capacity(64);
     while let Some((line, at, complete)) = lines.next_line(run) {
+        // A byte-order mark before the first record is not part of it.
+        let line = if at.line == Some(1) {
+            line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+        } else {
+            line
+        };
         let body = line.trim_ascii();
         if body.is_empty() {
             continue;

@@ -86,7 +86,8 @@ struct Key {
 
 impl Key {
     fn new(name: &str) -> Self {
-        let role = if let Some(r) = STEP_KEYS.iter().position(|k| *k == name) {
+        // W&B's CSV export writes "Step".
+        let role = if let Some(r) = STEP_KEYS.iter().position(|k| k.eq_ignore_ascii_case(name)) {
             Role::Step(r)
         } else if SUMMARY_KEYS.contains(&name) {
             Role::Summary
@@ -236,9 +237,12 @@ impl RunBuilder {
     }
 
     /// The value of the best-ranked key of `role`'s kind in the current record.
+    // Reversed: of equal ranks (a key repeated in one object) the last wins, as in
+    // Python's `json`.
     fn ranked(&self, rank_of: impl Fn(Role) -> Option<usize>) -> Option<f64> {
         self.numbers
             .iter()
+            .rev()
             .filter_map(|&(id, v)| rank_of(self.keys[id as usize].role).map(|r| (r, v)))
             .min_by_key(|p| p.0)
             .map(|p| p.1)
@@ -252,24 +256,26 @@ impl RunBuilder {
             Role::Step(k) => Some(k),
             _ => None,
         });
-        // An event-stream line: one named metric.
-        if let Some(name) = self.name.take() {
-            let value = self.ranked(|r| match r {
-                Role::Value(k) => Some(k),
-                _ => None,
-            });
+        // An event-stream line: one named metric and its value. A name without a value (a
+        // logger's run name on every line) is an ordinary string.
+        let value = self.ranked(|r| match r {
+            Role::Value(k) => Some(k),
+            _ => None,
+        });
+        let name = self.name.take();
+        if let (Some(name), Some(v)) = (name, value) {
             self.numbers.clear();
-            match (step, value) {
-                (Some(s), Some(v)) if s.is_finite() => self.stream_value(s, &name, v),
-                (Some(_), Some(_)) => self.problem(
+            match step {
+                Some(s) if s.is_finite() => self.stream_value(s, &name, v),
+                Some(_) => self.problem(
                     ProblemKind::Malformed,
                     at,
                     "event has a non-finite step; skipped".into(),
                 ),
-                _ => self.problem(
+                None => self.problem(
                     ProblemKind::Malformed,
                     at,
-                    format!("event '{name}' without a step or a value; skipped"),
+                    format!("event '{name}' without a step; skipped"),
                 ),
             }
             return;
@@ -283,7 +289,19 @@ impl RunBuilder {
                 .iter()
                 .map(|&(id, _)| self.keys[id as usize].role)
         };
-        let kind = if roles().any(|r| r == Role::Summary) {
+        // transformers' summary always has train_runtime; without it, summary keys make a
+        // summary only when nothing else but the epoch is logged (a loop that logs
+        // train_loss at every step logs training steps).
+        let summary = self
+            .numbers
+            .iter()
+            .any(|&(id, _)| self.keys[id as usize].name == "train_runtime")
+            || (roles().any(|r| r == Role::Summary)
+                && self.numbers.iter().all(|&(id, _)| {
+                    let k = &self.keys[id as usize];
+                    matches!(k.role, Role::Summary | Role::Step(_)) || k.name == "epoch"
+                }));
+        let kind = if summary {
             EntryKind::Summary
         } else if roles().any(|r| r == Role::Eval) {
             EntryKind::Eval
@@ -504,6 +522,51 @@ mod tests {
         assert_eq!(b.train.get(kl, 1), Some(0.5));
         assert_eq!(b.problems.len(), 1, "{:?}", b.problems);
         assert_eq!(b.problems[0].line, Some(5));
+    }
+
+    #[test]
+    fn names_without_values_steps_in_any_case_and_per_step_train_loss() {
+        let mut b = RunBuilder::new();
+        let n = Leaf::Number;
+        let s = |x: &'static str| Leaf::Str(Cow::Borrowed(x));
+        rec(
+            &mut b,
+            1,
+            &[
+                ("Step", n(100.0)),
+                ("name", s("run-a")),
+                ("kl", n(0.1)),
+                ("train_loss", n(0.5)),
+            ],
+        );
+        rec(
+            &mut b,
+            2,
+            &[
+                ("Step", n(200.0)),
+                ("name", s("run-a")),
+                ("kl", n(0.2)),
+                ("train_loss", n(0.4)),
+            ],
+        );
+        rec(
+            &mut b,
+            3,
+            &[("step", n(1.0)), ("step", n(300.0)), ("kl", n(0.3))],
+        );
+        rec(
+            &mut b,
+            4,
+            &[
+                ("step", n(300.0)),
+                ("train_loss", n(0.4)),
+                ("epoch", n(1.0)),
+            ],
+        );
+        let b = b.finish();
+        assert!(b.problems.is_empty(), "{:?}", b.problems);
+        assert_eq!(b.train.steps(), [100.0, 200.0, 300.0]);
+        assert_eq!(b.summary.len(), 3, "{:?}", b.summary);
     }
 
     #[test]

@@ -20,12 +20,13 @@ pub enum Format {
     TrainerState,
     /// JSON Lines.
     Jsonl,
-    /// A JSON list of entries (or one entry).
-    JsonDocument,
     /// CSV / TSV with a header.
     Csv,
     /// TensorBoard event files.
     TensorBoard,
+    /// A JSON list of entries (or one entry). Last in preference: a lone JSON object beside
+    /// a run's logs is more often metadata than a log.
+    JsonDocument,
 }
 
 impl Format {
@@ -41,7 +42,24 @@ impl Format {
     }
 }
 
-/// The format of `path` from its name, or `None` for a file that is not a log.
+/// JSON files that training runs write beside their logs and that are not logs: model and
+/// tokenizer files, adapter configs, checkpoint indexes, `save_metrics` results.
+fn metadata_json(name: &str) -> bool {
+    matches!(
+        name,
+        "config.json"
+            | "special_tokens_map.json"
+            | "vocab.json"
+            | "added_tokens.json"
+            | "chat_template.json"
+    ) || name.starts_with("tokenizer")
+        || name.ends_with("_config.json")
+        || name.ends_with(".index.json")
+        || name.ends_with("_results.json")
+}
+
+/// The format of `path` from its name, or `None` for a file that is not a log (JSON files
+/// inside a `checkpoint-*` folder other than its `trainer_state.json` are model files).
 pub fn detect_format(path: &Path) -> Option<Format> {
     let name = path.file_name()?.to_str()?;
     if name.starts_with("events.out.tfevents") {
@@ -51,8 +69,14 @@ pub fn detect_format(path: &Path) -> Option<Format> {
         return Some(Format::TrainerState);
     }
     let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    let in_checkpoint = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("checkpoint-"));
     match ext.as_str() {
         "jsonl" | "ndjson" => Some(Format::Jsonl),
+        "json" if metadata_json(name) || in_checkpoint => None,
         "json" => Some(Format::JsonDocument),
         "csv" | "tsv" => Some(Format::Csv),
         _ => None,
@@ -193,6 +217,18 @@ mod tests {
         assert_eq!(f("history.json"), Some(Format::JsonDocument));
         assert_eq!(f("w.tsv"), Some(Format::Csv));
         assert_eq!(f("README.md"), None);
+        for meta in [
+            "out/config.json",
+            "out/tokenizer.json",
+            "out/tokenizer_config.json",
+            "out/train_results.json",
+            "out/adapter_config.json",
+            "out/checkpoint-5/rng.json",
+            "out/model.safetensors.index.json",
+            "out/generation_config.json",
+        ] {
+            assert_eq!(f(meta), None, "{meta}");
+        }
         assert_eq!(f("noext"), None);
         assert_eq!(
             export_tag(Path::new("run-a-tag-train_kl.csv")).as_deref(),

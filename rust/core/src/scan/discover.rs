@@ -83,18 +83,61 @@ fn run_root(file: &Path, format: Format) -> PathBuf {
             parent.parent().unwrap_or(parent).to_path_buf()
         }
         Format::TensorBoard => {
-            // output_dir/runs/<date_host>/events..., output_dir/tb/events...
-            let mut root = parent;
-            if let Some(up) = root.parent().filter(|up| event_folder(&name(up))) {
-                root = up;
+            // transformers: output_dir/runs/<%b%d_%H-%M-%S>_<host>/events... (a new folder at
+            // each restart, all the same run); a run folder's tb/, logs/, ... holding the
+            // event files directly. Other subfolders (tb/exp1, tb/exp2) are runs of their own.
+            let up = parent.parent();
+            if up.is_some_and(|u| name(u) == "runs") && transformers_run_folder(&name(parent)) {
+                let runs = up.expect("checked");
+                runs.parent().unwrap_or(runs).to_path_buf()
+            } else if event_folder(&name(parent)) {
+                parent.parent().unwrap_or(parent).to_path_buf()
+            } else {
+                parent.to_path_buf()
             }
-            if event_folder(&name(root)) {
-                root = root.parent().unwrap_or(root);
-            }
-            root.to_path_buf()
         }
         _ => parent.to_path_buf(),
     }
+}
+
+/// Whether `name` is transformers' TensorBoard folder name, `%b%d_%H-%M-%S_<host>`
+/// (e.g. `Nov29_10-00-00_host`).
+fn transformers_run_folder(name: &str) -> bool {
+    let b = name.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    b.len() > 15
+        && b[..3].iter().all(u8::is_ascii_alphabetic)
+        && digit(3)
+        && digit(4)
+        && b[5] == b'_'
+        && digit(6)
+        && digit(7)
+        && b[8] == b'-'
+        && digit(9)
+        && digit(10)
+        && b[11] == b'-'
+        && digit(12)
+        && digit(13)
+        && b[14] == b'_'
+}
+
+/// The start time in a TensorBoard event file's name (`events.out.tfevents.<unix time>.`),
+/// which orders a run's restarts; the file's modification time when the name has none.
+fn event_file_time(p: &Path) -> (u64, PathBuf) {
+    let from_name = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("events.out.tfevents."))
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|t| t.parse::<u64>().ok());
+    let t = from_name.unwrap_or_else(|| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs())
+    });
+    (t, p.to_path_buf())
 }
 
 /// Step of a checkpoint folder's name (`checkpoint-500` → 500).
@@ -199,6 +242,11 @@ fn choose(base: &Path, root: &Path, mut group: Vec<(PathBuf, Format)>) -> RunSpe
         let (take, rest): (Vec<_>, Vec<_>) = group.drain(..).partition(|f| f.1 == best);
         chosen = take;
         group = rest;
+        if best == Format::TensorBoard {
+            // Restarts write new files: read them in the order they were started (folder
+            // names like Dec01_... sort before Nov30_...).
+            chosen.sort_by_key(|(p, _)| event_file_time(p));
+        }
     }
     skipped.extend(group.into_iter().map(|f| f.0));
     let rel = root.strip_prefix(base).unwrap_or(root);
@@ -233,7 +281,16 @@ mod tests {
         // A transformers output dir: checkpoints and TensorBoard under runs/.
         touch(&base.join("grpo/checkpoint-100/trainer_state.json"));
         touch(&base.join("grpo/checkpoint-200/trainer_state.json"));
-        touch(&base.join("grpo/runs/Nov29_host/events.out.tfevents.1.host.1.0"));
+        touch(&base.join("grpo/runs/Nov29_10-00-00_host/events.out.tfevents.1.host.1.0"));
+        touch(&base.join("grpo/config.json"));
+        touch(&base.join("grpo/checkpoint-200/tokenizer.json"));
+        touch(&base.join("grpo/checkpoint-200/config.json"));
+        // Two experiments under one tb/ folder are two runs.
+        touch(&base.join("exps/tb/exp1/events.out.tfevents.5.h.1.0"));
+        touch(&base.join("exps/tb/exp2/events.out.tfevents.6.h.1.0"));
+        // A restart in a later month: read in start-time order, not name order.
+        touch(&base.join("resumed/runs/Nov30_23-00-00_h/events.out.tfevents.1764543600.h.1.0"));
+        touch(&base.join("resumed/runs/Dec01_01-00-00_h/events.out.tfevents.1764550800.h.1.0"));
         // A run folder with one JSONL and a tb/ folder.
         touch(&base.join("ppo/log.jsonl"));
         touch(&base.join("ppo/tb/events.out.tfevents.2.host.2.0"));
@@ -254,22 +311,31 @@ mod tests {
             [
                 "exports/a.jsonl",
                 "exports/b.csv",
+                "exps/tb/exp1",
+                "exps/tb/exp2",
                 "grpo",
                 "ppo",
+                "resumed",
                 "tbonly",
                 "log.jsonl"
             ]
         );
-        let grpo = &runs[2];
+        let resumed = &runs[6];
+        assert!(
+            resumed.files[0].0.to_string_lossy().contains("Nov30"),
+            "{resumed:?}"
+        );
+        assert!(resumed.files[1].0.to_string_lossy().contains("Dec01"));
+        let grpo = &runs[4];
         assert_eq!(grpo.files.len(), 1);
         assert!(grpo.files[0]
             .0
             .ends_with("checkpoint-200/trainer_state.json"));
-        assert_eq!(grpo.skipped.len(), 2);
-        assert_eq!(runs[3].files[0].1, Format::Jsonl);
-        assert_eq!(runs[3].skipped.len(), 1);
-        assert_eq!(runs[4].files.len(), 2);
-        assert!(runs[4].files[0].0.to_string_lossy().contains("tfevents.3"));
+        assert_eq!(grpo.skipped.len(), 2, "model files are not logs: {grpo:?}");
+        assert_eq!(runs[5].files[0].1, Format::Jsonl);
+        assert_eq!(runs[5].skipped.len(), 1);
+        assert_eq!(runs[7].files.len(), 2);
+        assert!(runs[7].files[0].0.to_string_lossy().contains("tfevents.3"));
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
