@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 __all__ = [
     "Scanner",
+    "entry_kind",
     "masked_crc32c",
     "read_run_columns",
     "resolve_keys",
@@ -948,7 +949,8 @@ class AdvantageStatisticsTracker(_Pickled):
 # --- reading and scanning runs (rust/python/src/scan.rs) ---
 
 def masked_crc32c(data: bytes) -> int: ...
-def resolve_keys(keys: Sequence[str]) -> tuple[str, dict[str, str]]: ...
+def resolve_keys(keys: Sequence[str]) -> tuple[str, dict[str, str], float | None]: ...
+def entry_kind(keys: Sequence[str]) -> Literal["train", "eval", "summary"]: ...
 def read_run_columns(path: str | os.PathLike[str]) -> dict[str, Any]: ...
 
 @final

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rlforensics._core import Scanner
+from rlforensics._json import json_safe
 
 __all__ = ["RunReport", "ScanResult", "scan"]
 
@@ -148,23 +149,13 @@ class ScanResult:
             "seconds": self.seconds,
             "bytes": self.bytes,
             "errors": [{"path": p, "error": e} for p, e in self.errors],
-            "runs": [_finite(r.to_dict()) for r in self.worst_first()],
+            "runs": [json_safe(r.to_dict()) for r in self.worst_first()],
         }
         text = json.dumps(doc, indent=indent, allow_nan=False)
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text + "\n")
         return text
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if x == x and abs(x) != float("inf") else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
 
 
 def scan(

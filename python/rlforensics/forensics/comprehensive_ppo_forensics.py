@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -31,6 +30,7 @@ from rlforensics._core import (
     GradientNormsAnalyzer,
     KLScheduleTracker,
 )
+from rlforensics._json import json_safe
 from rlforensics._types import AnomalyEvent
 from rlforensics.forensics._events import lookup, readable
 from rlforensics.forensics._responses import ResponseReader
@@ -46,17 +46,6 @@ _UPDATE_ARGS = (
     "advantage_max", "advantage_median",
 )
 _RESPONSE_ARGS = ("response_data", "response_length", "response_text", "response_reward")
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and ±inf become null: RLDK wrote bare ``NaN``, which is not JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _samples(samples: Any) -> Any:
@@ -378,7 +367,7 @@ class ComprehensivePPOForensics:
         """Writes ``get_comprehensive_analysis()`` as JSON (non-finite numbers as null)."""
         path = Path(output_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        analysis = _json_safe(self.get_comprehensive_analysis())
+        analysis = json_safe(self.get_comprehensive_analysis())
         path.write_text(json.dumps(analysis, indent=2, allow_nan=False))
         logger.info("saved comprehensive analysis to %s", path)
         return path

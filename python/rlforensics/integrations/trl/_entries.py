@@ -4,16 +4,10 @@ online DPO, OpenRLHF, verl). A missing or ``None`` value is "not logged", never 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from rlforensics._core import resolve_keys
-
-#: Keys of transformers' end-of-training summary entry.
-SUMMARY_KEYS = frozenset(
-    {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
-)
+from rlforensics._core import entry_kind, resolve_keys
 
 #: forensics ``update`` argument -> canonical metric.
 INPUTS = {
@@ -30,23 +24,10 @@ INPUTS = {
 }
 
 
-def entry_kind(logs: Mapping[str, Any]) -> str:
-    """``"train"``, ``"eval"`` (``eval_*`` keys) or ``"summary"`` (the end-of-training entry:
-    transformers' always has ``train_runtime``; other summary keys make a summary only when
-    nothing but the epoch comes with them, so a loop that logs ``train_loss`` at every step
-    logs training steps)."""
-    if "train_runtime" in logs or (
-        not SUMMARY_KEYS.isdisjoint(logs) and all(k in SUMMARY_KEYS or k in ("epoch", "step") for k in logs)
-    ):
-        return "summary"
-    if any(k.startswith(("eval_", "eval/")) for k in logs):
-        return "eval"
-    return "train"
-
-
 class EntryKinds:
-    """:func:`entry_kind`, remembered for the last key set (a trainer logs the same keys at
-    every training step)."""
+    """The kind of a log entry (``"train"``, ``"eval"``, ``"summary"``) by the readers' rules
+    (the core's ``entry_kind``), remembered for the last key set (a trainer logs the same keys
+    at every training step)."""
 
     def __init__(self) -> None:
         self._keys: tuple[str, ...] = ()
@@ -55,7 +36,7 @@ class EntryKinds:
     def __call__(self, logs: Mapping[str, Any]) -> str:
         keys = tuple(logs)
         if keys != self._keys:
-            self._keys, self._kind = keys, entry_kind(logs)
+            self._keys, self._kind = keys, entry_kind(list(keys))
         return self._kind
 
 
@@ -83,6 +64,7 @@ class KeyMap:
         self._seen: set[str] = set()  # keys seen holding a number
         self.family = "generic"
         self.sources: dict[str, str] = {}
+        self.kl_target: float | None = None  # the family's controller target, if any
         self._pairs: list[tuple[str, str]] = []
 
     def resolve(self, logs: Mapping[str, Any]) -> None:
@@ -95,25 +77,22 @@ class KeyMap:
         # a metric that was NaN over a whole window) is looked at again when it has a value.
         self._seen.update(keys)
         if not keys <= self._keys:
-            self._keys = self._keys | keys
-            self.family, self.sources = resolve_keys(sorted(self._keys))
-            self._pairs = [(arg, self.sources[c]) for arg, c in INPUTS.items() if c in self.sources]
+            self._settle(self._keys | keys)
 
-    def snapshot(self) -> tuple[str, dict[str, str], list[str]]:
-        """What :meth:`restore` needs (for the monitor's checkpoint state)."""
-        return self.family, dict(self.sources), sorted(self._keys)
-
-    def restore(self, snapshot: tuple[str, dict[str, str], list[str]]) -> None:
-        family, sources, keys = snapshot
-        self.family, self.sources, self._keys = family, dict(sources), frozenset(keys)
-        self._seen = set(keys)
+    def _settle(self, keys: frozenset[str]) -> None:
+        self._keys = keys
+        self.family, self.sources, self.kl_target = resolve_keys(sorted(keys))
         self._pairs = [(arg, self.sources[c]) for arg, c in INPUTS.items() if c in self.sources]
+
+    def snapshot(self) -> list[str]:
+        """What :meth:`restore` needs (for the monitor's checkpoint state): the numeric keys."""
+        return sorted(self._keys)
+
+    def restore(self, keys: list[str]) -> None:
+        self._seen = set(keys)
+        self._settle(frozenset(keys))
 
     def inputs(self, logs: Mapping[str, Any]) -> dict[str, float | None]:
         """The forensics' inputs from one entry (``None`` where not logged)."""
         self.resolve(logs)
         return {arg: number(logs.get(key)) for arg, key in self._pairs}
-
-
-def is_finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)

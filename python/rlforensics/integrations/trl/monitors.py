@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import os
 import pickle
 import time
@@ -37,6 +36,7 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess test
         "rlforensics.integrations.trl needs transformers: pip install 'rlforensics[trl]'"
     ) from e
 
+from rlforensics._json import json_safe
 from rlforensics._types import AnomalyEvent
 from rlforensics.forensics.comprehensive_ppo_forensics import ComprehensivePPOForensics
 from rlforensics.integrations.trl._entries import EntryKinds, KeyMap
@@ -45,20 +45,8 @@ __all__ = ["ComprehensivePPOMonitor"]
 
 log = logging.getLogger("rlforensics.trl")
 
-#: TRL PPO-v1's adaptive KL controller target (``PPOConfig.target``), on the summed KL.
-FAMILY_KL_TARGET = {"trl_ppo_v1": 6.0}
 STATE_FILE = "rlforensics_monitor.pkl"
 CSV_FIELDS = tuple(ComprehensivePPOForensics.metrics_row_fields())
-
-
-def _finite_or_none(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite_or_none(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite_or_none(v) for v in x]
-    return x
 
 
 class ComprehensivePPOMonitor(TrainerCallback):
@@ -128,7 +116,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
     # --- the forensics ---------------------------------------------------------------------
 
     def _make_forensics(self) -> ComprehensivePPOForensics:
-        target = self.kl_target if self.kl_target is not None else FAMILY_KL_TARGET.get(self.keys.family)
+        target = self.kl_target if self.kl_target is not None else self.keys.kl_target
         kl_on = self.enable_kl_schedule_tracking and target is not None
         if self.enable_kl_schedule_tracking and target is None and "kl" in self.keys.sources:
             log.info(
@@ -220,7 +208,7 @@ class ComprehensivePPOMonitor(TrainerCallback):
     @staticmethod
     def _write_json(path: Path, doc: Any) -> None:
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(_finite_or_none(doc), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)
 
     @staticmethod

@@ -39,6 +39,13 @@ impl Family {
         }
     }
 
+    /// The KL target of the family's controller, where it has one: TRL PPO-v1's adaptive
+    /// controller (`PPOConfig.target = 6`, on the per-sequence summed KL). Other families
+    /// fix their coefficient (PPO-v2, GRPO's `beta`) and steer to no target.
+    pub fn kl_target(self) -> Option<f64> {
+        (self == Family::TrlPpoV1).then_some(6.0)
+    }
+
     /// Every family.
     pub const ALL: [Family; 7] = [
         Family::TrlPpoV1,

@@ -62,17 +62,61 @@ struct Strings {
 
 /// What a key means to the record it is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
+pub enum Role {
     /// A step key, with its rank in [`STEP_KEYS`] (lower is preferred).
     Step(usize),
-    /// A key of the end-of-training summary.
+    /// `train_runtime`: only transformers' end-of-training summary has it.
+    Runtime,
+    /// Another key of the end-of-training summary.
     Summary,
+    /// `epoch`, which transformers adds to every entry, summary included.
+    Epoch,
     /// An evaluation key.
     Eval,
     /// The value of an event-stream line, with its rank in [`VALUE_KEYS`].
     Value(usize),
     /// Anything else.
     Plain,
+}
+
+impl Role {
+    /// The role of key `name`.
+    pub fn of(name: &str) -> Role {
+        // W&B's CSV export writes "Step".
+        if let Some(r) = STEP_KEYS.iter().position(|k| k.eq_ignore_ascii_case(name)) {
+            Role::Step(r)
+        } else if name == "train_runtime" {
+            Role::Runtime
+        } else if SUMMARY_KEYS.contains(&name) {
+            Role::Summary
+        } else if name == "epoch" {
+            Role::Epoch
+        } else if name.starts_with("eval_") || name.starts_with("eval/") {
+            Role::Eval
+        } else if let Some(r) = VALUE_KEYS.iter().position(|k| *k == name) {
+            Role::Value(r)
+        } else {
+            Role::Plain
+        }
+    }
+}
+
+/// The kind of an entry with keys of `roles`: transformers' summary always has
+/// `train_runtime`; without it, summary keys make a summary only when nothing but the step
+/// and epoch comes with them (a loop that logs `train_loss` at every step logs training
+/// steps); `eval_*` keys make an evaluation.
+pub fn entry_kind(roles: impl Iterator<Item = Role> + Clone) -> EntryKind {
+    let mut all = roles.clone();
+    let summary = roles.clone().any(|r| r == Role::Runtime)
+        || (roles.clone().any(|r| r == Role::Summary)
+            && all.all(|r| matches!(r, Role::Summary | Role::Step(_) | Role::Epoch)));
+    if summary {
+        EntryKind::Summary
+    } else if roles.into_iter().any(|r| r == Role::Eval) {
+        EntryKind::Eval
+    } else {
+        EntryKind::Train
+    }
 }
 
 /// A key seen in the run, interned: its role and its column in each table.
@@ -86,18 +130,7 @@ struct Key {
 
 impl Key {
     fn new(name: &str) -> Self {
-        // W&B's CSV export writes "Step".
-        let role = if let Some(r) = STEP_KEYS.iter().position(|k| k.eq_ignore_ascii_case(name)) {
-            Role::Step(r)
-        } else if SUMMARY_KEYS.contains(&name) {
-            Role::Summary
-        } else if name.starts_with("eval_") || name.starts_with("eval/") {
-            Role::Eval
-        } else if let Some(r) = VALUE_KEYS.iter().position(|k| *k == name) {
-            Role::Value(r)
-        } else {
-            Role::Plain
-        };
+        let role = Role::of(name);
         Key {
             name: name.to_string(),
             role,
@@ -284,30 +317,8 @@ impl RunBuilder {
         if self.numbers.is_empty() {
             return;
         }
-        let roles = || {
-            self.numbers
-                .iter()
-                .map(|&(id, _)| self.keys[id as usize].role)
-        };
-        // transformers' summary always has train_runtime; without it, summary keys make a
-        // summary only when nothing else but the epoch is logged (a loop that logs
-        // train_loss at every step logs training steps).
-        let summary = self
-            .numbers
-            .iter()
-            .any(|&(id, _)| self.keys[id as usize].name == "train_runtime")
-            || (roles().any(|r| r == Role::Summary)
-                && self.numbers.iter().all(|&(id, _)| {
-                    let k = &self.keys[id as usize];
-                    matches!(k.role, Role::Summary | Role::Step(_)) || k.name == "epoch"
-                }));
-        let kind = if summary {
-            EntryKind::Summary
-        } else if roles().any(|r| r == Role::Eval) {
-            EntryKind::Eval
-        } else {
-            EntryKind::Train
-        };
+        let keys = &self.keys;
+        let kind = entry_kind(self.numbers.iter().map(|&(id, _)| keys[id as usize].role));
         if kind == EntryKind::Summary {
             for &(id, v) in &self.numbers {
                 let k = &self.keys[id as usize].name;

@@ -17,7 +17,7 @@ use std::path::Path;
 use super::json::Leaf;
 use super::problem::{InputProblem, ProblemKind};
 use super::protobuf::{DecodeError, Fields, Wire};
-use super::records::{Place, RunBuilder};
+use super::records::{Place, Role, RunBuilder};
 use super::tfrecord::{Frame, Frames};
 
 /// One scalar of one event.
@@ -273,25 +273,12 @@ fn tag_key(tag: &str) -> (&str, Group) {
         return (tag, Group::Eval);
     }
     let key = tag.strip_prefix("train/").unwrap_or(tag);
-    if key == "epoch" {
-        return (key, Group::Any);
-    }
-    let summary = matches!(
-        key,
-        "train_runtime"
-            | "train_samples_per_second"
-            | "train_steps_per_second"
-            | "total_flos"
-            | "train_loss"
-    );
-    (
-        key,
-        if summary {
-            Group::Summary
-        } else {
-            Group::Train
-        },
-    )
+    let group = match Role::of(key) {
+        Role::Epoch => Group::Any,
+        Role::Runtime | Role::Summary => Group::Summary,
+        _ => Group::Train,
+    };
+    (key, group)
 }
 
 /// Reads an event stream into `run` as log entries: consecutive scalars of one step and one

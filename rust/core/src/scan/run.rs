@@ -3,7 +3,7 @@
 //! checked for non-finite values and spikes.
 
 use crate::forensics::comprehensive::{ComprehensiveConfig, ComprehensiveForensics, StepInput};
-use crate::ingest::alias::{resolve, Family, CANONICAL};
+use crate::ingest::alias::{resolve, CANONICAL};
 use crate::ingest::source::read_files;
 
 use super::discover::RunSpec;
@@ -16,12 +16,6 @@ pub struct ScanOptions {
     /// The KL target; `None` takes the trainer family's (only TRL PPO-v1's adaptive
     /// controller has one), and without one the KL band analysis is skipped.
     pub kl_target: Option<f64>,
-}
-
-/// The KL target of a family whose trainer steers the KL to one: TRL's adaptive controller
-/// (`PPOConfig.target = 6`, on the per-sequence summed KL).
-fn family_kl_target(family: Family) -> Option<f64> {
-    (family == Family::TrlPpoV1).then_some(6.0)
 }
 
 /// Keys whose jumps are not anomalies: counters, schedules and timings.
@@ -64,7 +58,7 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
     let [kl, kl_coef, entropy, reward_mean, reward_std, policy, value, total, adv_mean, adv_std, _, _] =
         cols;
     let mut notes = Vec::new();
-    let kl_target = opts.kl_target.or_else(|| family_kl_target(data.family));
+    let kl_target = opts.kl_target.or_else(|| data.family.kl_target());
     if kl.is_some() && kl_target.is_none() {
         notes.push(format!(
             "KL band analysis skipped: no kl_target given and a {} run has no controller \
