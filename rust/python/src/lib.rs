@@ -12,6 +12,7 @@ mod analyzers;
 mod arrays;
 mod batch;
 mod comprehensive;
+mod comprehensive_metrics;
 mod convert;
 mod errors;
 mod estimators;
