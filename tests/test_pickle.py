@@ -183,6 +183,22 @@ EXAMPLES: dict[str, Example] = {
         feed=lambda a, part: a.update_many(_KL_PARTS[part], _COEF_PARTS[part], _STEP_PARTS[part]),
         observe=lambda a: a.report(),
     ),
+    "TrainerSignalsTracker": Example(
+        make=lambda: forensics.TrainerSignalsTracker("token_mean", baseline_rows=10),
+        feed=lambda t, part: t.update_many(
+            _STEP_PARTS[part], kl=np.abs(_KL_PARTS[part]), entropy=np.abs(_PARTS[part]) + 1.0,
+            reward_mean=_PARTS[part], grad_norm=np.abs(_PARTS[part]) + 0.1,
+            frac_reward_zero_std=np.clip(np.abs(_PARTS[part]) / 10, 0, 1),
+            reward_components={"a": _PARTS[part], "b": -_PARTS[part]},
+        ),
+        observe=lambda t: {
+            "updates": t.updates,
+            "scores": t.scores(),
+            "anomalies": t.get_anomalies(),
+            "components": t.reward_components,
+            "kl_scale": t.kl_scale,
+        },
+    ),
     "GradientNormsAnalyzer": Example(
         make=lambda: forensics.GradientNormsAnalyzer(window_size=30),
         feed=lambda a, part: a.update_many(

@@ -21,6 +21,7 @@ from rlforensics.forensics import (
     GradientNormsMetrics,
     KLScheduleMetrics,
     KLScheduleTracker,
+    TrainerSignalsTracker,
     scan_ppo_events,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "RunLog",
     "RunReport",
     "ScanResult",
+    "TrainerSignalsTracker",
     "__version__",
     "forensics",
     "read_run",

@@ -1,13 +1,15 @@
 """Type stubs of the compiled extension ``rlforensics._core`` (see ``rlforensics.stats``)."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, SupportsFloat, final, overload
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "TrainerSignalsTracker",
+    "diagnose",
     "Scanner",
     "entry_kind",
     "masked_crc32c",
@@ -949,7 +951,7 @@ class AdvantageStatisticsTracker(_Pickled):
 # --- reading and scanning runs (rust/python/src/scan.rs) ---
 
 def masked_crc32c(data: bytes) -> int: ...
-def resolve_keys(keys: Sequence[str]) -> tuple[str, dict[str, str], float | None]: ...
+def resolve_keys(keys: Sequence[str]) -> tuple[str, dict[str, str], float | None, str]: ...
 def entry_kind(keys: Sequence[str]) -> Literal["train", "eval", "summary"]: ...
 def read_run_columns(path: str | os.PathLike[str]) -> dict[str, Any]: ...
 
@@ -971,3 +973,60 @@ class Scanner:
     def progress(self) -> tuple[int, int]: ...
     def finished(self) -> bool: ...
     def join(self) -> list[dict[str, Any]]: ...
+
+@final
+class TrainerSignalsTracker(_Pickled):
+    def __new__(cls,
+        kl_scale: str = "unknown",
+        baseline_rows: int = 20,
+        spike_z: float = 6.0,
+        spike_window: int = 50,
+        trend_window: int = 30,
+        event_release: int = 10,
+        max_events: int = 1000,
+        checked: Sequence[str] | None = None,
+    ) -> TrainerSignalsTracker: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> TrainerSignalsTracker: ...
+    def __copy__(self) -> TrainerSignalsTracker: ...
+    def __deepcopy__(self, memo: object) -> TrainerSignalsTracker: ...
+    def update(
+        self,
+        step: _Number,
+        kl: _Number | None = None,
+        entropy: _Number | None = None,
+        reward_mean: _Number | None = None,
+        reward_std: _Number | None = None,
+        grad_norm: _Number | None = None,
+        frac_reward_zero_std: _Number | None = None,
+        truncation_rate: _Number | None = None,
+        response_length_mean: _Number | None = None,
+        reward_components: Mapping[str, _Number | None] | None = None,
+    ) -> None: ...
+    def update_many(
+        self,
+        steps: _Floats,
+        kl: _Floats | None = None,
+        entropy: _Floats | None = None,
+        reward_mean: _Floats | None = None,
+        reward_std: _Floats | None = None,
+        grad_norm: _Floats | None = None,
+        frac_reward_zero_std: _Floats | None = None,
+        truncation_rate: _Floats | None = None,
+        response_length_mean: _Floats | None = None,
+        reward_components: Mapping[str, _Floats] | None = None,
+    ) -> None: ...
+    def get_anomalies(
+        self, active_only: bool = False, at_step: float | None = None
+    ) -> list[AnomalyEvent]: ...
+    def scores(self) -> dict[str, float | None]: ...
+    @property
+    def updates(self) -> int: ...
+    @property
+    def nonfinite_count(self) -> int: ...
+    @property
+    def reward_components(self) -> list[str]: ...
+    @property
+    def kl_scale(self) -> str: ...
+
+def diagnose(first_steps: Sequence[float], horizon: float) -> list[dict[str, Any]]: ...

@@ -20,6 +20,7 @@ from typing import Any
 
 from rlforensics._core import Scanner
 from rlforensics._json import json_safe
+from rlforensics.forensics.diagnosis import DiagnosisEntry, describe
 
 __all__ = ["RunReport", "ScanResult", "scan"]
 
@@ -51,6 +52,21 @@ class RunReport:
     skipped: list[str] = field(default_factory=list)
     replaced_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Links between events (indices into ``events``): see :meth:`diagnosis_entries`.
+    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+
+    def diagnosis_entries(self) -> list[DiagnosisEntry]:
+        """Every event in order of onset with the events that began within 50 logged rows
+        before it and the first event of its chain."""
+        return describe(self.events, self.diagnosis)
+
+    def first_causes(self) -> list[str]:
+        """One line per chain of events, from its first event: what to look at first."""
+        roots: list[str] = []
+        for d in self.diagnosis_entries():
+            if d["root"] is d["event"] and not d["preceded_by"]:
+                roots.append(f"{d['event']['type']} at {d['event']['first_step']}")
+        return roots
 
     @property
     def critical(self) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from rlforensics.forensics.gradient_norms_analyzer import (
 )
 from rlforensics.forensics.kl_schedule_tracker import KLScheduleMetrics, KLScheduleTracker
 from rlforensics.forensics.ppo_scan import scan_ppo_events
+from rlforensics.forensics.trainer_signals import TrainerSignalsTracker
 
 __all__ = [
     "AdvantageStatisticsMetrics",
@@ -34,5 +35,6 @@ __all__ = [
     "GradientNormsMetrics",
     "KLScheduleMetrics",
     "KLScheduleTracker",
+    "TrainerSignalsTracker",
     "scan_ppo_events",
 ]

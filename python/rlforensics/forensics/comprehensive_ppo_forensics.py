@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from rlforensics._core import (
+    TrainerSignalsTracker,
     AdvantageStatisticsTracker,
     ComprehensiveForensicsCore,
     ComprehensiveMetricsHistory,
@@ -34,6 +35,7 @@ from rlforensics._json import json_safe
 from rlforensics._types import AnomalyEvent
 from rlforensics.forensics._events import lookup, readable
 from rlforensics.forensics._responses import ResponseReader
+from rlforensics.forensics.diagnosis import DIAGNOSIS_ROWS, DiagnosisEntry, diagnose
 from rlforensics.forensics.ppo_scan import read_events, scan_columns
 
 logger = logging.getLogger("rlforensics.forensics")
@@ -46,6 +48,7 @@ _UPDATE_ARGS = (
     "advantage_max", "advantage_median",
 )
 _RESPONSE_ARGS = ("response_data", "response_length", "response_text", "response_reward")
+_SIGNAL_ONLY = ("frac_reward_zero_std", "truncation_rate", "response_length_mean", "reward_components")
 
 
 def _samples(samples: Any) -> Any:
@@ -88,6 +91,8 @@ class ComprehensivePPOForensics:
         event_release: int = 10,
         max_events: int = 1000,
         history_size: int = 10_000,
+        enable_trainer_signals: bool = False,
+        kl_scale: str = "unknown",
     ) -> None:
         self._core = ComprehensiveForensicsCore(
             kl_target, kl_target_tolerance, window_size, enable_kl_schedule_tracking,
@@ -102,6 +107,21 @@ class ComprehensivePPOForensics:
         self._pending = self._reader.records(response_data)
         self.anomalies: list[AnomalyEvent] = []
         self.analysis_summary: dict[str, Any] = {}
+        # The trainer-signal rules (docs/rules.md). Off by default so that the RLDK surface
+        # behaves (and costs) as RLDK's; the TRL monitor and the scanner switch them on.
+        self._signals: TrainerSignalsTracker | None = None
+        if enable_trainer_signals:
+            # Non-finite values the RLDK trackers already report are not reported twice.
+            checked = ["frac_reward_zero_std", "truncation_rate", "response_length_mean",
+                       "reward_component"]
+            if not enable_kl_schedule_tracking:
+                checked.append("kl")
+            if not enable_gradient_norms_analysis:
+                checked.append("grad_norm")
+            self._signals = TrainerSignalsTracker(kl_scale, event_release=event_release,
+                                                  max_events=max_events, checked=checked)
+        self._first_step: float | None = None
+        self._last_step: float | None = None
 
     # --- updates ---------------------------------------------------------------------
 
@@ -126,8 +146,49 @@ class ComprehensivePPOForensics:
         response_length: Any = None,
         response_text: Any = None,
         response_reward: Any = None,
+        *,
+        frac_reward_zero_std: Any = None,
+        truncation_rate: Any = None,
+        response_length_mean: Any = None,
+        reward_components: Mapping[str, Any] | None = None,
     ) -> ComprehensivePPOMetrics:
-        """One logged step (RLDK's 19 arguments). Returns this step's snapshot."""
+        """One logged step (RLDK's 19 arguments). Returns this step's snapshot.
+
+        The keyword-only arguments feed the trainer-signal rules (``enable_trainer_signals``):
+        the share of prompt groups without reward variance, the share of truncated
+        completions, the mean completion length and the per-function reward means."""
+        m = self._update_rldk(
+            step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
+            value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
+            advantage_max, advantage_median, advantage_samples, response_data, response_length,
+            response_text, response_reward,
+        )
+        if self._first_step is None:
+            self._first_step = float(step)
+        self._last_step = float(step)
+        if self._signals is not None:
+            self._signals.update(
+                step, kl, entropy, reward_mean, reward_std,
+                total_grad_norm if total_grad_norm is not None else policy_grad_norm,
+                frac_reward_zero_std, truncation_rate, response_length_mean, reward_components,
+            )
+        elif (frac_reward_zero_std, truncation_rate, response_length_mean, reward_components) != (
+            None, None, None, None
+        ):
+            raise ValueError(
+                "frac_reward_zero_std, truncation_rate, response_length_mean and "
+                "reward_components feed the trainer-signal rules: pass "
+                "enable_trainer_signals=True to ComprehensivePPOForensics"
+            )
+        return m
+
+    def _update_rldk(
+        self, step: Any, kl: Any, kl_coef: Any, entropy: Any, reward_mean: Any, reward_std: Any,
+        policy_grad_norm: Any, value_grad_norm: Any, total_grad_norm: Any, advantage_mean: Any,
+        advantage_std: Any, advantage_min: Any, advantage_max: Any, advantage_median: Any,
+        advantage_samples: Any, response_data: Any, response_length: Any, response_text: Any,
+        response_reward: Any,
+    ) -> ComprehensivePPOMetrics:
         if response_data is None and not self._pending[0] and (
             response_reward is None or response_length is not None
         ):
@@ -166,8 +227,31 @@ class ComprehensivePPOForensics:
         """Feeds NumPy columns (keyword names as ``update``'s, plus ``response_reward`` and
         ``response_length`` for one record per step) as repeated updates; returns each
         step's scalar metrics as columns. A column not given was not logged; NaN in a column
-        is a non-finite value."""
-        return self._core.update_many(steps, **columns)
+        is a non-finite value. With ``enable_trainer_signals``, the columns
+        ``frac_reward_zero_std``, ``truncation_rate``, ``response_length_mean`` and
+        ``reward_components`` (a mapping of name to column) feed the trainer-signal rules."""
+        extra = {k: columns.pop(k) for k in _SIGNAL_ONLY if k in columns}
+        if extra and self._signals is None:
+            raise ValueError(
+                f"{', '.join(extra)}: these columns feed the trainer-signal rules; pass "
+                "enable_trainer_signals=True to ComprehensivePPOForensics"
+            )
+        out = self._core.update_many(steps, **columns)
+        steps_arr = np.asarray(steps, dtype=np.float64)
+        if steps_arr.size:
+            if self._first_step is None:
+                self._first_step = float(steps_arr[0])
+            self._last_step = float(steps_arr[-1])
+        if self._signals is not None:
+            grad = columns.get("total_grad_norm")
+            if grad is None:
+                grad = columns.get("policy_grad_norm")
+            self._signals.update_many(
+                steps, kl=columns.get("kl"), entropy=columns.get("entropy"),
+                reward_mean=columns.get("reward_mean"), reward_std=columns.get("reward_std"),
+                grad_norm=grad, **extra,
+            )
+        return out
 
     # --- trackers and state ------------------------------------------------------------------
 
@@ -227,11 +311,24 @@ class ComprehensivePPOForensics:
     def length_bias_corr_threshold(self) -> float:
         return self._core.length_bias_corr_threshold
 
+    @property
+    def trainer_signals(self) -> TrainerSignalsTracker | None:
+        """The trainer-signal rules, when enabled."""
+        return self._signals
+
     def __getstate__(self) -> dict[str, Any]:
-        return {"core": self._core.to_bytes(), "pending": self._pending}
+        return {
+            "core": self._core.to_bytes(),
+            "pending": self._pending,
+            "signals": None if self._signals is None else self._signals.to_bytes(),
+            "steps": (self._first_step, self._last_step),
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._core = ComprehensiveForensicsCore.from_bytes(state["core"])
+        signals = state.get("signals")
+        self._signals = None if signals is None else TrainerSignalsTracker.from_bytes(signals)
+        self._first_step, self._last_step = state.get("steps", (None, None))
         self._reader = ResponseReader()
         self._pending = state["pending"]
         self.anomalies = []
@@ -241,9 +338,36 @@ class ComprehensivePPOForensics:
 
     def get_anomalies(self, active_only: bool = False) -> list[AnomalyEvent]:
         """The run's anomaly events (KL, gradient, then this layer's), each with its
-        ``tracker``; only the still-open ones with ``active_only``."""
+        ``tracker``; only the still-open ones with ``active_only``. The trainer-signal
+        rules' events (``tracker="signals"``) come last."""
         self.anomalies = self._core.get_anomalies(active_only)
+        if self._signals is not None:
+            self.anomalies += self._signals.get_anomalies(active_only)
         return self.anomalies
+
+    def get_diagnosis(self) -> list[DiagnosisEntry]:
+        """The run's events in order of onset, each with the events that began within 50
+        logged rows before it and the first event of its chain (``summary`` reads like
+        "kl_spike at 61, preceded by grad_norm_explosion at 27")."""
+        first, last, n = self._first_step, self._last_step, self.total_updates
+        stride = (last - first) / (n - 1) if first is not None and last is not None and n > 1 else 1.0
+        events: list[dict[str, Any]] = [dict(e) for e in self.get_anomalies()]
+        return diagnose(events, DIAGNOSIS_ROWS * (stride if stride > 0 else 1.0))
+
+    def _scores(self) -> tuple[float | None, float | None, float | None]:
+        """Overall health, stability and convergence: the RLDK trackers' aggregate and the
+        trainer-signal rules', averaged over those with data."""
+        m = self.current_metrics
+        parts = [(m.overall_health_score, m.training_stability_score, m.convergence_quality_score)]
+        if self._signals is not None and self._signals.updates:
+            s = self._signals.scores()
+            parts.append((s["health"], s["stability"], s["convergence"]))
+
+        def mean(i: int) -> float | None:
+            vals = [v for p in parts if (v := p[i]) is not None]
+            return sum(vals) / len(vals) if vals else None
+
+        return mean(0), mean(1), mean(2)
 
     def metrics_rows(self, n: int) -> tuple[str, str]:
         """The last ``n`` snapshots (at most ``history_size``) as CSV lines (columns:
@@ -259,7 +383,10 @@ class ComprehensivePPOForensics:
     def anomalies_at(self, step: float) -> list[AnomalyEvent]:
         """The events that held at ``step`` (opened or extended by that update): what a
         per-step caller needs to see what is new, without converting every stored event."""
-        return self._core.get_anomalies(False, float(step))
+        held = self._core.get_anomalies(False, float(step))
+        if self._signals is not None:
+            held += self._signals.get_anomalies(False, float(step))
+        return held
 
     def get_kl_drift_analysis(self) -> dict[str, Any]:
         """``{}`` without KL tracking or drift; else detected, score, trend, divergence,
@@ -315,16 +442,26 @@ class ComprehensivePPOForensics:
             trackers["advantage_statistics"] = self.advantage_statistics_tracker.get_summary()
         if self.enable_length_bias_detection:
             trackers["length_bias"] = self.get_length_bias_analysis()
+        if self._signals is not None:
+            trackers["trainer_signals"] = {
+                "kl_scale": self._signals.kl_scale,
+                "updates": self._signals.updates,
+                "scores": self._signals.scores(),
+                "reward_components": self._signals.reward_components,
+            }
+        overall, stability, convergence = self._scores()
         self.analysis_summary = {
             "version": "2.0",
             "timestamp": time.time(),
             "total_steps": self.total_updates,
-            "overall_health_score": m.overall_health_score,
-            "training_stability_score": m.training_stability_score,
-            "convergence_quality_score": m.convergence_quality_score,
+            "overall_health_score": overall,
+            "training_stability_score": stability,
+            "convergence_quality_score": convergence,
             "anomalies": self.get_anomalies(),
             "trackers": trackers,
         }
+        if self._signals is not None:
+            self.analysis_summary["diagnosis"] = [d["summary"] for d in self.get_diagnosis()]
         return self.analysis_summary
 
     def get_health_summary(self) -> dict[str, Any]:
@@ -337,7 +474,7 @@ class ComprehensivePPOForensics:
         critical = sum(e["severity"] == "critical" for e in events)
         warning = sum(e["severity"] == "warning" for e in events)
         m = self.current_metrics
-        overall = m.overall_health_score
+        overall, stability, convergence = self._scores()
         if critical:
             status = "critical"
         elif warning:
@@ -349,8 +486,8 @@ class ComprehensivePPOForensics:
         return {
             "status": status,
             "overall_health_score": overall,
-            "training_stability_score": m.training_stability_score,
-            "convergence_quality_score": m.convergence_quality_score,
+            "training_stability_score": stability,
+            "convergence_quality_score": convergence,
             "total_anomalies": len(events),
             "critical_anomalies": critical,
             "warning_anomalies": warning,

@@ -7,13 +7,13 @@ use pyo3::types::PyDict;
 use rlforensics_core::ingest::alias::{family_of, resolve, CANONICAL};
 use rlforensics_core::ingest::records::{entry_kind as kind_of, EntryKind, Role};
 
-/// `(family, {canonical name: source key}, the family's KL target or None)` for the logged
-/// `keys`.
+/// `(family, {canonical name: source key}, the family's KL target or None, the family's KL
+/// scale)` for the logged `keys`.
 #[pyfunction]
 fn resolve_keys<'py>(
     py: Python<'py>,
     keys: Vec<String>,
-) -> PyResult<(&'static str, Bound<'py, PyDict>, Option<f64>)> {
+) -> PyResult<(&'static str, Bound<'py, PyDict>, Option<f64>, &'static str)> {
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     let family = family_of(refs.iter().copied());
     let out = PyDict::new(py);
@@ -22,7 +22,12 @@ fn resolve_keys<'py>(
             out.set_item(name, k)?;
         }
     }
-    Ok((family.as_str(), out, family.kl_target()))
+    Ok((
+        family.as_str(),
+        out,
+        family.kl_target(),
+        family.kl_scale().as_str(),
+    ))
 }
 
 /// `"train"`, `"eval"` or `"summary"`: the kind of a log entry with `keys`, by the readers'

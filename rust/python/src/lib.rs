@@ -24,6 +24,7 @@ mod pickling;
 mod ppo_scan;
 mod rolling;
 mod scan;
+mod signals;
 mod tfrecord;
 
 use pyo3::prelude::*;
@@ -49,6 +50,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ppo_scan::register(m)?;
     advantage::register(m)?;
     scan::register(m)?;
+    signals::register(m)?;
     alias::register(m)?;
     tfrecord::register(m)?;
     Ok(())

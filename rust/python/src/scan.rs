@@ -176,6 +176,7 @@ fn report_dict<'py>(py: Python<'py>, r: &RunReport) -> PyResult<Bound<'py, PyDic
         events.append(event_dict(py, e)?)?;
     }
     d.set_item("events", events)?;
+    d.set_item("diagnosis", crate::signals::links_list(py, &r.diagnosis)?)?;
     let problems = PyList::empty(py);
     for (p, e) in &r.problems {
         problems.append(problem_dict(py, p, e)?)?;

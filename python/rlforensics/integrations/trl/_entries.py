@@ -23,6 +23,13 @@ INPUTS = {
     "advantage_std": "advantage_std",
 }
 
+#: trainer-signal ``update`` keyword -> canonical metric (read when the signals are on).
+SIGNAL_INPUTS = {
+    "frac_reward_zero_std": "frac_reward_zero_std",
+    "truncation_rate": "truncation_rate",
+    "response_length_mean": "response_length_mean",
+}
+
 
 class EntryKinds:
     """The kind of a log entry (``"train"``, ``"eval"``, ``"summary"``) by the readers' rules
@@ -65,7 +72,10 @@ class KeyMap:
         self.family = "generic"
         self.sources: dict[str, str] = {}
         self.kl_target: float | None = None  # the family's controller target, if any
+        self.kl_scale = "unknown"  # what the family's KL measures
         self._pairs: list[tuple[str, str]] = []
+        self._signal_pairs: list[tuple[str, str]] = []
+        self._components: list[tuple[str, str]] = []  # (reward function, key)
 
     def resolve(self, logs: Mapping[str, Any]) -> None:
         # Entries repeat their keys: only a key never seen before can change the mapping
@@ -81,8 +91,17 @@ class KeyMap:
 
     def _settle(self, keys: frozenset[str]) -> None:
         self._keys = keys
-        self.family, self.sources, self.kl_target = resolve_keys(sorted(keys))
+        self.family, self.sources, self.kl_target, self.kl_scale = resolve_keys(sorted(keys))
         self._pairs = [(arg, self.sources[c]) for arg, c in INPUTS.items() if c in self.sources]
+        self._signal_pairs = [
+            (arg, self.sources[c]) for arg, c in SIGNAL_INPUTS.items() if c in self.sources
+        ]
+        # Per-function reward means, TRL GRPO/RLOO's ``rewards/<name>/mean``.
+        self._components = sorted(
+            (k[len("rewards/"):-len("/mean")], k)
+            for k in keys
+            if k.startswith("rewards/") and k.endswith("/mean") and len(k) > len("rewards//mean")
+        )
 
     def snapshot(self) -> list[str]:
         """What :meth:`restore` needs (for the monitor's checkpoint state): the numeric keys."""
@@ -92,7 +111,16 @@ class KeyMap:
         self._seen = set(keys)
         self._settle(frozenset(keys))
 
-    def inputs(self, logs: Mapping[str, Any]) -> dict[str, float | None]:
+    def inputs(self, logs: Mapping[str, Any]) -> dict[str, Any]:
         """The forensics' inputs from one entry (``None`` where not logged)."""
         self.resolve(logs)
         return {arg: number(logs.get(key)) for arg, key in self._pairs}
+
+    def signal_inputs(self, logs: Mapping[str, Any]) -> dict[str, Any]:
+        """The trainer-signal rules' extra inputs from one entry (after :meth:`inputs`):
+        the keyword arguments of ``update``, ``reward_components`` when logged."""
+        out: dict[str, Any] = {arg: number(logs.get(key)) for arg, key in self._signal_pairs}
+        if self._components:
+            comps = {name: number(logs.get(key)) for name, key in self._components}
+            out["reward_components"] = {k: v for k, v in comps.items() if v is not None} or None
+        return out

@@ -134,6 +134,8 @@ class ComprehensivePPOMonitor(TrainerCallback):
             enable_advantage_statistics=self.enable_advantage_statistics,
             enable_length_bias_detection=self.enable_length_bias_detection,
             length_bias_threshold=self.length_bias_threshold,
+            enable_trainer_signals=True,
+            kl_scale=self.keys.kl_scale,
         )
 
     def record(self, stats: dict[str, Any], step: int, *, is_world_process_zero: bool = True) -> list[AnomalyEvent]:
@@ -147,14 +149,15 @@ class ComprehensivePPOMonitor(TrainerCallback):
             self.skipped_entries[kind] += 1
             return []
         inputs = self.keys.inputs(logs)
-        if all(v is None for v in inputs.values()):
+        extra = self.keys.signal_inputs(logs)
+        if all(v is None for v in inputs.values()) and all(v is None for v in extra.values()):
             # Nothing the forensics read (a custom log call, or only nulls): not a step. The
             # trainer family is decided by the first entry that has something to analyse.
             self.skipped_entries["empty"] = self.skipped_entries.get("empty", 0) + 1
             return []
         if self.forensics is None:
             self.forensics = self._make_forensics()
-        self.forensics.update(step, **inputs)
+        self.forensics.update(step, **inputs, **extra)
         new: list[AnomalyEvent] = []
         held = self.forensics.anomalies_at(step)
         for e in held:

@@ -6,11 +6,13 @@
 
 pub mod advantage;
 pub mod comprehensive;
+pub mod diagnosis;
 pub mod event;
 pub mod gradient;
 pub mod kl_schedule;
 pub mod length_bias;
 pub mod ppo_scan;
+pub mod signals;
 pub mod small;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -46,6 +46,18 @@ impl Family {
         (self == Family::TrlPpoV1).then_some(6.0)
     }
 
+    /// What the family's logged KL measures: TRL PPO (v1, v2) and online DPO sum
+    /// per-token log-ratios over the sequence; GRPO/RLOO, OpenRLHF and verl log a per-token
+    /// mean (`shared/spec/log-formats.md` §0.3, §2.6).
+    pub fn kl_scale(self) -> crate::forensics::signals::KlScale {
+        use crate::forensics::signals::KlScale;
+        match self {
+            Family::TrlPpoV1 | Family::TrlPpoV2 | Family::TrlOnlineDpo => KlScale::SequenceSum,
+            Family::TrlGrpo | Family::OpenRlhf | Family::Verl => KlScale::TokenMean,
+            Family::Generic => KlScale::Unknown,
+        }
+    }
+
     /// Every family.
     pub const ALL: [Family; 7] = [
         Family::TrlPpoV1,
@@ -127,7 +139,7 @@ pub fn family_of<'a>(keys: impl IntoIterator<Item = &'a str> + Clone) -> Family 
 
 /// The canonical metrics, the forensics' inputs first (kl ... clip_frac, in the order a scan
 /// reads them), and the names people log them under.
-pub const CANONICAL: [&str; 17] = [
+pub const CANONICAL: [&str; 18] = [
     "kl",
     "kl_coef",
     "entropy",
@@ -145,6 +157,7 @@ pub const CANONICAL: [&str; 17] = [
     "policy_loss",
     "value_loss",
     "lr",
+    "frac_reward_zero_std",
 ];
 
 /// Source keys of canonical `name` for `family`, most specific first; the generic names
@@ -248,9 +261,21 @@ fn sources(family: Family, name: &str) -> (&'static [&'static str], &'static [&'
         "policy_loss" => &["policy_loss"],
         "value_loss" => &["value_loss", "vf_loss"],
         "lr" => &["lr", "learning_rate"],
+        "frac_reward_zero_std" => &["frac_reward_zero_std"],
         _ => &[],
     };
     (own, generic)
+}
+
+/// Per-function reward means (`rewards/<name>/mean`, TRL GRPO/RLOO ≥ 0.17) among `keys`, as
+/// (name, key) pairs in key order.
+pub fn reward_components<'a>(keys: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    keys.iter()
+        .filter_map(|&k| {
+            let name = k.strip_prefix("rewards/")?.strip_suffix("/mean")?;
+            (!name.is_empty()).then_some((name, k))
+        })
+        .collect()
 }
 
 /// The source key that canonical `name` reads for a run of `family` among `keys`, if any

@@ -9,7 +9,7 @@ use crate::ingest::InputProblem;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunEvent {
     /// Who raised it: `kl_schedule`, `gradient_norms`, `advantage_statistics`,
-    /// `comprehensive`, or `series` (generic checks).
+    /// `comprehensive`, `signals` (trainer-signal rules) or `series` (generic checks).
     pub source: &'static str,
     /// The anomaly `type`.
     pub kind: String,
@@ -87,6 +87,9 @@ pub struct RunReport {
     pub convergence_quality: Option<f64>,
     /// Anomalies, in order of onset.
     pub events: Vec<RunEvent>,
+    /// Each event (index into `events`) with the events that began shortly before it and
+    /// the first of its chain.
+    pub diagnosis: Vec<crate::forensics::diagnosis::Links>,
     /// Input problems, with the file each was found in.
     pub problems: Vec<(PathBuf, InputProblem)>,
     /// Remarks on what could not be analysed, and why.

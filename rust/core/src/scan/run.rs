@@ -3,12 +3,15 @@
 //! checked for non-finite values and spikes.
 
 use crate::forensics::comprehensive::{ComprehensiveConfig, ComprehensiveForensics, StepInput};
-use crate::ingest::alias::{resolve, CANONICAL};
+use crate::forensics::diagnosis::{diagnose, horizon_for};
+use crate::forensics::signals::{SignalConfig, SignalInput, SignalTracker};
+use crate::ingest::alias::{resolve, reward_components, CANONICAL};
 use crate::ingest::source::read_files;
 
 use super::discover::RunSpec;
 use super::report::{RunEvent, RunReport};
 use super::series::SeriesCheck;
+use crate::forensics::small::weighted_score;
 
 /// Scan options.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -55,8 +58,21 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
             metrics.push((name, t.names()[i].clone()));
         }
     }
-    let [kl, kl_coef, entropy, reward_mean, reward_std, policy, value, total, adv_mean, adv_std, _, _] =
+    let [kl, kl_coef, entropy, reward_mean, reward_std, policy, value, total, adv_mean, adv_std, length, _] =
         cols;
+    let mut found = |name: &'static str| {
+        let c = col(name);
+        if let Some(i) = c {
+            metrics.push((name, t.names()[i].clone()));
+        }
+        c
+    };
+    let truncation = found("truncation_rate");
+    let zero_std = found("frac_reward_zero_std");
+    let components: Vec<(&str, usize)> = reward_components(&keys)
+        .into_iter()
+        .filter_map(|(name, key)| Some((name, t.position(key)?)))
+        .collect();
     let mut notes = Vec::new();
     let kl_target = opts.kl_target.or_else(|| data.family.kl_target());
     if kl.is_some() && kl_target.is_none() {
@@ -80,9 +96,30 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
         Ok(f) => f,
         Err(e) => {
             notes.push(format!("forensics not run: {e}"));
-            return report(spec, &data, kl_target, metrics, None, Vec::new(), notes);
+            return report(
+                spec,
+                &data,
+                kl_target,
+                metrics,
+                Scores::default(),
+                Vec::new(),
+                notes,
+            );
         }
     };
+    // The trainer-signal rules; they report non-finite values of the inputs no RLDK tracker
+    // reads (bits as `SIGNAL_INPUTS`: kl unless tracked, the zero-std share, the truncation
+    // rate, the length, the reward components).
+    let checked = u16::from(!kl_tracked) | (0b1111 << 5);
+    let mut signals = SignalTracker::with_checked(
+        SignalConfig {
+            kl_scale: data.family.kl_scale(),
+            ..SignalConfig::default()
+        },
+        checked,
+    )
+    .ok();
+    let grad = total.or(policy);
     // Series the trackers already check for non-finite values get no generic check of
     // that kind (one event per problem).
     let consumed: Vec<usize> = [
@@ -96,10 +133,16 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
         total,
         adv_mean,
         adv_std,
+        kl.filter(|_| signals.is_some()),
+        truncation.filter(|_| signals.is_some()),
+        zero_std.filter(|_| signals.is_some()),
+        length.filter(|_| signals.is_some()),
     ]
     .into_iter()
     .flatten()
+    .chain(components.iter().map(|c| c.1).filter(|_| signals.is_some()))
     .collect();
+    let mut row_components: Vec<(&str, f64)> = Vec::with_capacity(components.len());
     let mut checks: Vec<SeriesCheck> = vec![SeriesCheck::default(); keys.len()];
     // Per column, decided once: skip its non-finite check (a tracker has it) and its spike
     // check (counters, schedules, timings).
@@ -127,6 +170,26 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
         // Only the final snapshot is reported: no per-row snapshot copies before it.
         forensics.record_history_for_remaining(t.len() - r);
         forensics.update(input, None, &[]);
+        if let Some(sig) = signals.as_mut() {
+            row_components.clear();
+            row_components.extend(
+                components
+                    .iter()
+                    .filter_map(|&(name, c)| Some((name, t.get(c, r)?))),
+            );
+            sig.update(&SignalInput {
+                step,
+                kl: at(kl, r),
+                entropy: at(entropy, r),
+                reward_mean: at(reward_mean, r),
+                reward_std: at(reward_std, r),
+                grad_norm: at(grad, r),
+                frac_reward_zero_std: at(zero_std, r),
+                truncation_rate: at(truncation, r),
+                response_length_mean: at(length, r),
+                reward_components: &row_components,
+            });
+        }
         for (i, check) in checks.iter_mut().enumerate() {
             let Some(x) = t.get(i, r) else { continue };
             let skip = if x.is_finite() {
@@ -167,13 +230,56 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
             .events()
             .map(|e| RunEvent::from_tracker("comprehensive", e)),
     );
+    if let Some(sig) = &signals {
+        events.extend(
+            sig.events()
+                .events()
+                .map(|e| RunEvent::from_tracker("signals", e)),
+        );
+    }
     let last = t.steps().last().copied().unwrap_or(f64::NAN);
     for c in checks {
         events.extend(c.finish(last));
     }
     events.sort_by(|a, b| a.first_step.total_cmp(&b.first_step));
-    let scores = (!t.is_empty()).then(|| forensics.metrics().clone());
-    report(spec, &data, kl_target, metrics, scores, events, notes)
+    let mut scores = Scores::default();
+    if !t.is_empty() {
+        scores.add(forensics.metrics());
+    }
+    if let Some(sig) = signals.as_ref().filter(|s| s.updates() > 0) {
+        scores.add_signals(&sig.scores());
+    }
+    let onsets: Vec<f64> = events.iter().map(|e| e.first_step).collect();
+    let diagnosis = diagnose(&onsets, horizon_for(t.steps(), DIAGNOSIS_ROWS));
+    let mut r = report(spec, &data, kl_target, metrics, scores, events, notes);
+    r.diagnosis = diagnosis;
+    r
+}
+
+/// Events that began within this many logged rows before another are linked to it.
+pub const DIAGNOSIS_ROWS: f64 = 50.0;
+
+/// The run's scores, part by part: the RLDK trackers' aggregates and the signal rules',
+/// averaged over those with data.
+#[derive(Debug, Default)]
+struct Scores {
+    overall: Vec<(f64, Option<f64>)>,
+    stability: Vec<(f64, Option<f64>)>,
+    convergence: Vec<(f64, Option<f64>)>,
+}
+
+impl Scores {
+    fn add(&mut self, m: &crate::forensics::comprehensive::ComprehensiveMetrics) {
+        self.overall.push((1.0, m.overall_health_score));
+        self.stability.push((1.0, m.training_stability_score));
+        self.convergence.push((1.0, m.convergence_quality_score));
+    }
+
+    fn add_signals(&mut self, s: &crate::forensics::signals::SignalScores) {
+        self.overall.push((1.0, s.health));
+        self.stability.push((1.0, s.stability));
+        self.convergence.push((1.0, s.convergence));
+    }
 }
 
 fn report(
@@ -181,7 +287,7 @@ fn report(
     data: &crate::ingest::source::RunData,
     kl_target: Option<f64>,
     metrics: Vec<(&'static str, String)>,
-    scores: Option<std::sync::Arc<crate::forensics::comprehensive::ComprehensiveMetrics>>,
+    scores: Scores,
     events: Vec<RunEvent>,
     notes: Vec<String>,
 ) -> RunReport {
@@ -203,10 +309,11 @@ fn report(
         replaced_rows: t.replaced_rows(),
         kl_target,
         metrics,
-        overall_health: scores.as_ref().and_then(|m| m.overall_health_score),
-        training_stability: scores.as_ref().and_then(|m| m.training_stability_score),
-        convergence_quality: scores.as_ref().and_then(|m| m.convergence_quality_score),
+        overall_health: weighted_score(&scores.overall),
+        training_stability: weighted_score(&scores.stability),
+        convergence_quality: weighted_score(&scores.convergence),
         events,
+        diagnosis: Vec::new(),
         problems: data.problems.clone(),
         notes,
     }

@@ -1,0 +1,60 @@
+"""Diagnosis of a run's events: in order of onset, each linked to the events that began
+shortly before it, so that the first cause shows and not only the last symptom.
+
+``diagnose(events, horizon)`` takes event dicts (as ``get_anomalies()`` or a scan report
+give them) and the horizon in steps; the linking runs in the core (``_core.diagnose``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+from rlforensics._core import diagnose as _links
+
+__all__ = ["DiagnosisEntry", "describe", "diagnose", "horizon_for"]
+
+#: Events that began within this many logged rows before another are linked to it.
+DIAGNOSIS_ROWS = 50
+
+
+class DiagnosisEntry(TypedDict):
+    """One event with the events that preceded it within the horizon."""
+
+    event: dict[str, Any]
+    preceded_by: list[dict[str, Any]]
+    root: dict[str, Any]
+    summary: str
+
+
+def horizon_for(steps: Sequence[float], rows: float = DIAGNOSIS_ROWS) -> float:
+    """``rows`` logged rows in steps, at the median stride of ``steps`` (1 if unknown)."""
+    gaps = sorted(b - a for a, b in zip(steps, steps[1:]) if b > a)
+    return rows * (gaps[len(gaps) // 2] if gaps else 1.0)
+
+
+def _name(e: dict[str, Any]) -> str:
+    return f"{e['type']} at {e['first_step']}"
+
+
+def describe(events: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]) -> list[DiagnosisEntry]:
+    """Entries from events and the core's links (indices into ``events``)."""
+    out: list[DiagnosisEntry] = []
+    for link in links:
+        e = events[link["event"]]
+        before = [events[j] for j in link["preceded_by"]]
+        summary = _name(e)
+        if before:
+            summary += ", preceded by " + ", ".join(_name(b) for b in before)
+        if link["root"] != link["event"] and events[link["root"]] not in before:
+            summary += f" (first in chain: {_name(events[link['root']])})"
+        out.append(
+            DiagnosisEntry(event=e, preceded_by=before, root=events[link["root"]], summary=summary)
+        )
+    return out
+
+
+def diagnose(events: Sequence[dict[str, Any]], horizon: float) -> list[DiagnosisEntry]:
+    """Every event in order of onset with the events that began within ``horizon`` steps
+    before it and the first event of its chain."""
+    return describe(events, _links([float(e["first_step"]) for e in events], float(horizon)))

@@ -1,0 +1,186 @@
+//! Rules on two or more signals moving together over the last `trend_window` rows: length
+//! hacking, the reward-hacking signature, and reward components pulling apart.
+//!
+//! A trend counts when its least-squares slope against the logged step is significant
+//! (t-statistic) and large against the run's own scale, so that neither a long quiet run
+//! (tiny but "significant" slopes) nor a short noisy one (large but insignificant ones)
+//! raises it.
+
+use serde::{Deserialize, Serialize};
+
+use super::series::{pearson, trend, Series, CAPACITY};
+use crate::error::Result;
+use crate::forensics::event::{Finding, Severity};
+use crate::forensics::small::Tail;
+use crate::state::{invalid, Validate};
+
+/// Rows logged with both of two signals: their steps and values, aligned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Joint {
+    steps: Tail,
+    a: Tail,
+    b: Tail,
+}
+
+impl Default for Joint {
+    fn default() -> Self {
+        Joint {
+            steps: Tail::new(CAPACITY),
+            a: Tail::new(CAPACITY),
+            b: Tail::new(CAPACITY),
+        }
+    }
+}
+
+impl Joint {
+    /// Appends one row (both values finite).
+    pub fn push(&mut self, step: f64, a: f64, b: f64) {
+        self.steps.push(step);
+        self.a.push(a);
+        self.b.push(b);
+    }
+
+    /// The newest `k` rows (steps, a, b), once `k` were seen.
+    fn last(&self, k: usize) -> Option<(&[f64], &[f64], &[f64])> {
+        (self.steps.len() >= k).then(|| (self.steps.last(k), self.a.last(k), self.b.last(k)))
+    }
+}
+
+impl Validate for Joint {
+    fn validate(&self) -> Result<()> {
+        self.steps.validate()?;
+        self.a.validate()?;
+        self.b.validate()?;
+        if self.a.len() != self.steps.len() || self.b.len() != self.steps.len() {
+            return Err(invalid("joint signal rows"));
+        }
+        Ok(())
+    }
+}
+
+/// Mean of a slice (non-empty).
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// Length hacking: reward and mean completion length rising together. Over the window the
+/// length grows significantly (t ≥ 3) by at least 10% of its mean, the reward rises
+/// significantly (t ≥ 2.5), and the two correlate row by row (Pearson ≥ 0.4: per-step means
+/// over a few hundred completions are noisy, so a joint trend shows as a moderate
+/// correlation, not a tight one).
+pub fn length_hacking(w: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
+    let Some((steps, reward, length)) = reward_length.last(w) else {
+        return;
+    };
+    let (Some((bl, tl)), Some((_, tr)), Some(r)) = (
+        trend(steps, length),
+        trend(steps, reward),
+        pearson(reward, length),
+    ) else {
+        return;
+    };
+    let span = steps[steps.len() - 1] - steps[0];
+    let m = mean(length);
+    if m <= 0.0 {
+        return;
+    }
+    let growth = bl * span / m;
+    if r >= 0.4 && tl >= 3.0 && growth >= 0.1 && tr >= 2.5 {
+        out.push(Finding::new(
+            "length_hacking",
+            Severity::Warning,
+            r,
+            Some(0.4),
+            format!(
+                "reward and completion length rise together over the last {w} rows: length \
+                 +{:.0}%, correlation {r:.2} (reward t = {tr:.1})",
+                100.0 * growth
+            ),
+        ));
+    }
+}
+
+/// The reward-hacking signature: the reward rising fast (t ≥ 3, by at least two early
+/// spreads over the window) while KL rises much faster than its early trend (slope ≥ 5×
+/// the early slope, and at least doubling over the window).
+pub fn reward_hacking(
+    w: usize,
+    reward_kl: &Joint,
+    reward: &Series,
+    kl_early_slope: Option<f64>,
+    kl_floor: f64,
+    out: &mut Vec<Finding>,
+) {
+    let (Some((steps, r, kl)), Some(b0)) = (reward_kl.last(w), kl_early_slope) else {
+        return;
+    };
+    let Some(spread) = reward.level().map(|l| l.sigma) else {
+        return;
+    };
+    let (Some((br, tr)), Some((bk, _))) = (trend(steps, r), trend(steps, kl)) else {
+        return;
+    };
+    let span = steps[steps.len() - 1] - steps[0];
+    let q = (w / 4).max(2);
+    let (k_then, k_now) = (mean(&kl[..q]), mean(&kl[kl.len() - q..]));
+    // A floor under the early slope: one noise floor per 100 steps.
+    let early = b0.max(kl_floor / 100.0);
+    let rising_fast = tr >= 3.0 && br * span >= 2.0 * spread.max(1e-12);
+    let kl_outpaces = bk >= 5.0 * early && k_now >= 2.0 * k_then.max(kl_floor);
+    if rising_fast && kl_outpaces {
+        out.push(Finding::new(
+            "reward_hacking",
+            Severity::Warning,
+            bk / early,
+            Some(5.0),
+            format!(
+                "reward rises fast (t = {tr:.1}) while KL climbs {:.0}x faster than its early \
+                 trend ({k_then:.4} to {k_now:.4} over the last {w} rows)",
+                bk / early
+            ),
+        ));
+    }
+}
+
+/// Reward components pulling apart: one rising and another falling over the window, each
+/// significantly (|t| ≥ 3.5) and by at least two early spreads or 5% of its early level
+/// (whichever is smaller: a component that sat near its ceiling has a tiny spread).
+pub fn component_divergence(w: usize, components: &[(String, Series)], out: &mut Vec<Finding>) {
+    if components.len() < 2 {
+        return;
+    }
+    let mut moves: Vec<(&str, f64, f64)> = Vec::with_capacity(components.len());
+    for (name, s) in components {
+        let (Some((b, t)), Some(level)) = (s.trend_last(w), s.level()) else {
+            continue;
+        };
+        let steps = s.last_steps(w);
+        let change = b * (steps[steps.len() - 1] - steps[0]);
+        let scale = (2.0 * level.sigma).min(0.05 * level.median.abs()).max(1e-9);
+        if t.abs() >= 3.5 && change.abs() >= scale {
+            moves.push((name, t, change));
+        }
+    }
+    let up = moves
+        .iter()
+        .filter(|m| m.1 > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let down = moves
+        .iter()
+        .filter(|m| m.1 < 0.0)
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if let (Some(u), Some(d)) = (up, down) {
+        let value = u.1.abs().min(d.1.abs());
+        out.push(Finding::new(
+            "reward_component_divergence",
+            Severity::Warning,
+            value,
+            Some(3.5),
+            format!(
+                "reward components diverge over the last {w} rows: {} {:+.3} (t = {:.1}) while \
+                 {} {:+.3} (t = {:.1})",
+                u.0, u.2, u.1, d.0, d.2, d.1
+            ),
+        ));
+    }
+}
