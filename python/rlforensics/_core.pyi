@@ -985,6 +985,7 @@ class TrainerSignalsTracker(_Pickled):
         event_release: int = 10,
         max_events: int = 1000,
         checked: Sequence[str] | None = None,
+        component_window: int = 100,
     ) -> TrainerSignalsTracker: ...
     @staticmethod
     def from_bytes(data: bytes) -> TrainerSignalsTracker: ...

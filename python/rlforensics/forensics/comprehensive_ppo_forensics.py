@@ -157,12 +157,21 @@ class ComprehensivePPOForensics:
         The keyword-only arguments feed the trainer-signal rules (``enable_trainer_signals``):
         the share of prompt groups without reward variance, the share of truncated
         completions, the mean completion length and the per-function reward means."""
-        m = self._update_rldk(
-            step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
-            value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
-            advantage_max, advantage_median, advantage_samples, response_data, response_length,
-            response_text, response_reward,
-        )
+        if response_data is None and response_reward is None and not self._pending[0]:
+            # The common live-training call (no response record) goes to the core directly.
+            m = self._core.update(
+                step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
+                value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
+                advantage_max, advantage_median,
+                advantage_samples=None if advantage_samples is None else _samples(advantage_samples),
+            )
+        else:
+            m = self._update_rldk(
+                step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
+                value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
+                advantage_max, advantage_median, advantage_samples, response_data,
+                response_length, response_text, response_reward,
+            )
         if self._first_step is None:
             self._first_step = float(step)
         self._last_step = float(step)

@@ -52,7 +52,7 @@ impl PySignals {
     #[new]
     #[pyo3(signature = (kl_scale = "unknown", baseline_rows = 20, spike_z = 6.0,
         spike_window = 50, trend_window = 30, event_release = 10, max_events = 1000,
-        checked = None))]
+        checked = None, component_window = 100))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         kl_scale: &str,
@@ -63,6 +63,7 @@ impl PySignals {
         event_release: i64,
         max_events: i64,
         checked: Option<Vec<String>>,
+        component_window: i64,
     ) -> PyResult<Self> {
         let cfg = SignalConfig {
             kl_scale: KlScale::parse(kl_scale).py()?,
@@ -70,6 +71,7 @@ impl PySignals {
             spike_z,
             spike_window: count("spike_window", spike_window)?,
             trend_window: count("trend_window", trend_window)?,
+            component_window: count("component_window", component_window)?,
             event_release: count32("event_release", event_release)?,
             max_events: count("max_events", max_events)?,
         };
@@ -257,6 +259,7 @@ impl_pickle!(PySignals, "SignalTracker", |s| {
         c.event_release,
         c.max_events,
         checked_names(u16::MAX),
+        c.component_window,
     )
 });
 

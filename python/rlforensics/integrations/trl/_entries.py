@@ -121,6 +121,6 @@ class KeyMap:
         the keyword arguments of ``update``, ``reward_components`` when logged."""
         out: dict[str, Any] = {arg: number(logs.get(key)) for arg, key in self._signal_pairs}
         if self._components:
-            comps = {name: number(logs.get(key)) for name, key in self._components}
-            out["reward_components"] = {k: v for k, v in comps.items() if v is not None} or None
+            # A component not logged at this entry is None, which the rules skip.
+            out["reward_components"] = {name: number(logs.get(key)) for name, key in self._components}
         return out

@@ -85,8 +85,13 @@ pub struct SignalConfig {
     pub spike_z: f64,
     /// Values behind the spike rules' median and MAD.
     pub spike_window: usize,
-    /// Rows behind the trend rules (length hacking, reward hacking, component divergence).
+    /// Rows behind the trend rules (length hacking, reward hacking).
     pub trend_window: usize,
+    /// Rows behind the reward-component divergence rule: components are per-function means
+    /// of a few hundred binary-ish rewards per step, and a policy trading one objective for
+    /// another does it over tens to hundreds of steps, so this trend needs more rows than
+    /// the others to be significant.
+    pub component_window: usize,
     /// Clear evaluations that end an anomaly event.
     pub event_release: u32,
     /// Anomaly events kept.
@@ -101,6 +106,7 @@ impl Default for SignalConfig {
             spike_z: 6.0,
             spike_window: 50,
             trend_window: 30,
+            component_window: 100,
             event_release: DEFAULT_RELEASE,
             max_events: DEFAULT_CAPACITY,
         }
@@ -114,6 +120,7 @@ impl SignalConfig {
             ("baseline_rows", self.baseline_rows, 5),
             ("spike_window", self.spike_window, 10),
             ("trend_window", self.trend_window, 10),
+            ("component_window", self.component_window, 10),
         ] {
             if v < min {
                 return Err(CoreError::param(

@@ -16,7 +16,7 @@ pub struct SignalScores {
     pub stability: Option<f64>,
     /// Whether the reward is improving on its early level.
     pub convergence: Option<f64>,
-    /// 1 − the share of prompt groups without reward variance (median of 10 rows).
+    /// 1 − the share of prompt groups without reward variance (median of 5 rows).
     pub learning_signal: Option<f64>,
     /// Share of the early entropy kept (1 down to half of it, 0 at 5%).
     pub entropy_retention: Option<f64>,
@@ -60,7 +60,7 @@ pub fn scores(
     log_grad: &Series,
 ) -> SignalScores {
     let clamp = |x: f64| x.clamp(0.0, 1.0);
-    let learning_signal = zero_std.median_last(10).map(|z| clamp(1.0 - z));
+    let learning_signal = zero_std.median_last(5).map(|z| clamp(1.0 - z));
     let entropy_retention = entropy.level().and_then(|l| {
         let now = entropy.median_last(5)?;
         (l.median > 0.0).then(|| clamp((now / l.median - 0.05) / 0.45))

@@ -21,19 +21,19 @@ const AGO: usize = 20;
 /// Least values in the spike window before the spike rules judge.
 const SPIKE_MIN: usize = 20;
 
-/// Robust z-score of `x` against the newest `window` values of `s` (taken before `x` is
-/// pushed), with the spread floored at `floor` and at `rel` × |median|: a signal that was
-/// nearly constant does not turn every wobble into a spike.
-pub fn spike_z(s: &Series, x: f64, window: usize, floor: f64, rel: f64) -> Option<(f64, f64)> {
-    let l = s.robust_last(window, SPIKE_MIN)?;
+/// Robust z-score of `x` against the series' sorted window (its newest `spike_window`
+/// values, taken before `x` is pushed), with the spread floored at `floor` and at `rel` ×
+/// |median|: a signal that was nearly constant does not turn every wobble into a spike.
+pub fn spike_z(s: &mut Series, x: f64, floor: f64, rel: f64) -> Option<(f64, f64)> {
+    let l = s.robust_window(SPIKE_MIN)?;
     let sigma = l.sigma.max(floor).max(rel * l.median.abs());
     Some(((x - l.median) / sigma, l.median))
 }
 
 /// KL spike (before `x` is pushed): a value `spike_z` robust σ above the recent median.
-pub fn kl_spike(cfg: &SignalConfig, kl: &Series, x: f64, out: &mut Vec<Finding>) {
+pub fn kl_spike(cfg: &SignalConfig, kl: &mut Series, x: f64, out: &mut Vec<Finding>) {
     let floor = cfg.kl_scale.noise_floor();
-    if let Some((z, m)) = spike_z(kl, x, cfg.spike_window, floor, 0.1) {
+    if let Some((z, m)) = spike_z(kl, x, floor, 0.1) {
         if z >= cfg.spike_z {
             out.push(Finding::new(
                 "kl_spike",
@@ -91,9 +91,9 @@ pub fn kl_blowup(cfg: &SignalConfig, kl: &Series, out: &mut Vec<Finding>) {
 }
 
 /// Gradient-norm spike on the log scale (before `ln x` is pushed).
-pub fn grad_spike(cfg: &SignalConfig, log_grad: &Series, x: f64, out: &mut Vec<Finding>) {
+pub fn grad_spike(cfg: &SignalConfig, log_grad: &mut Series, x: f64, out: &mut Vec<Finding>) {
     // A 5% floor on the log spread: a norm that barely moved does not make 1.3x a spike.
-    if let Some((z, m)) = spike_z(log_grad, x.ln(), cfg.spike_window, 0.05, 0.0) {
+    if let Some((z, m)) = spike_z(log_grad, x.ln(), 0.05, 0.0) {
         if z >= cfg.spike_z {
             out.push(Finding::new(
                 "grad_norm_spike",
@@ -229,7 +229,10 @@ pub fn policy_collapse(
 
 /// Learning-signal starvation and reward-spread collapse (after the push).
 pub fn starvation(zero_std: &Series, reward_std: &Series, out: &mut Vec<Finding>) {
-    const ROWS: usize = 10;
+    // The share is a count over a handful of prompt groups per step, noisy by ±0.1–0.15;
+    // a median of 5 rows at 0.8 is far outside a healthy run's 0.05–0.5 and reacts within
+    // a few rows.
+    const ROWS: usize = NOW;
     // Four groups in five without a learning signal: most of the rollout compute teaches
     // nothing (DAPO's dynamic sampling exists for this).
     if let Some(now) = zero_std.median_last(ROWS).filter(|&z| z >= 0.8) {

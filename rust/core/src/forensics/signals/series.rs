@@ -30,32 +30,103 @@ pub struct Series {
     early: Vec<f64>,
     level: Option<Level>,
     baseline_rows: usize,
+    /// Length of the sorted window (0: none), for signals whose spike rule reads the
+    /// median and MAD of their last values at every step.
+    window: usize,
+    #[serde(skip)]
+    sorted: SortedWindow,
 }
 
-/// Median and σ (1.4826 × MAD) of `xs`, sorted in place.
-pub fn robust(xs: &mut [f64]) -> Option<Level> {
-    if xs.is_empty() {
+/// The newest `window` values in ascending order: derived from the series' values (rebuilt
+/// whenever out of step, e.g. after a restore), so it is neither saved nor compared.
+#[derive(Debug, Clone, Default)]
+struct SortedWindow(Vec<f64>);
+
+impl PartialEq for SortedWindow {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Median absolute deviation from `m` (the median) of ascending `v`: the deviations below
+/// and above `m` are each already in order, so a merge walk finds the middle ones without
+/// sorting.
+fn mad_sorted(v: &[f64], m: f64) -> f64 {
+    let n = v.len();
+    let p = v.partition_point(|&x| x < m);
+    let (mut i, mut j) = (p, p);
+    let (want_lo, want_hi) = ((n - 1) / 2, n / 2);
+    let mut lo = 0.0;
+    for k in 0..n {
+        let d = if i > 0 && (j >= n || m - v[i - 1] <= v[j] - m) {
+            i -= 1;
+            (v[i] - m).abs()
+        } else {
+            j += 1;
+            (v[j - 1] - m).abs()
+        };
+        if k == want_lo {
+            lo = d;
+        }
+        if k == want_hi {
+            return 0.5 * (lo + d);
+        }
+    }
+    0.0
+}
+
+/// Median of a few values (no NaN): an odd-even transposition sort on the stack, whose
+/// compare-exchanges are min/max pairs (no branch to mispredict on noisy values).
+fn small_median(xs: &[f64]) -> Option<f64> {
+    let n = xs.len();
+    if n == 0 || n > 16 {
         return None;
     }
-    xs.sort_unstable_by(f64::total_cmp);
-    let median = mid(xs);
-    for x in xs.iter_mut() {
-        *x = (*x - median).abs();
+    let mut b = [0.0; 16];
+    b[..n].copy_from_slice(xs);
+    for pass in 0..n {
+        let mut i = pass % 2;
+        while i + 1 < n {
+            let (lo, hi) = (b[i].min(b[i + 1]), b[i].max(b[i + 1]));
+            b[i] = lo;
+            b[i + 1] = hi;
+            i += 2;
+        }
     }
-    xs.sort_unstable_by(f64::total_cmp);
-    Some(Level {
-        median,
-        sigma: MAD_SIGMA * mid(xs),
+    Some(if n % 2 == 1 {
+        b[n / 2]
+    } else {
+        0.5 * (b[n / 2 - 1] + b[n / 2])
     })
 }
 
-fn mid(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+/// Median and σ (1.4826 × MAD) of `xs` (no NaN), which are reordered.
+pub fn robust(xs: &mut [f64]) -> Option<Level> {
+    let median = median_in_place(xs)?;
+    for x in xs.iter_mut() {
+        *x = (*x - median).abs();
     }
+    Some(Level {
+        median,
+        sigma: MAD_SIGMA * median_in_place(xs)?,
+    })
+}
+
+/// Median of `xs` (no NaN), reordering them: a selection, not a sort, because the rules
+/// take several medians per logged step.
+pub fn median_in_place(xs: &mut [f64]) -> Option<f64> {
+    let n = xs.len();
+    if n == 0 {
+        return None;
+    }
+    let (left, mid, _) = xs.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let upper = *mid;
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    // Even count: the lower middle value is the largest of the left part.
+    let lower = left.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some(0.5 * (lower + upper))
 }
 
 /// Least-squares slope of `ys` against `xs` and its t-statistic (`None` with fewer than 3
@@ -109,18 +180,50 @@ pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
 impl Series {
     /// An empty series whose early level is its first `baseline_rows` finite values.
     pub fn new(baseline_rows: usize) -> Self {
+        Self::with_window(baseline_rows, 0)
+    }
+
+    /// As [`Series::new`], also keeping its newest `window` (≤ [`CAPACITY`]) values sorted
+    /// for [`Series::robust_window`].
+    pub fn with_window(baseline_rows: usize, window: usize) -> Self {
         Series {
             values: Tail::new(CAPACITY),
             steps: Tail::new(CAPACITY),
             early: Vec::with_capacity(baseline_rows),
             level: None,
             baseline_rows,
+            window: window.min(CAPACITY),
+            sorted: SortedWindow::default(),
         }
+    }
+
+    fn sorted_in_step(&self) -> bool {
+        self.sorted.0.len() == self.values.len().min(self.window)
+    }
+
+    fn rebuild_sorted(&mut self) {
+        let v = &mut self.sorted.0;
+        v.clear();
+        v.extend_from_slice(self.values.last(self.window));
+        v.sort_unstable_by(f64::total_cmp);
     }
 
     /// Appends a finite value logged at `step`.
     pub fn push(&mut self, step: f64, x: f64) {
         debug_assert!(x.is_finite());
+        if self.window > 0 {
+            if !self.sorted_in_step() {
+                self.rebuild_sorted();
+            }
+            let v = &mut self.sorted.0;
+            if v.len() == self.window {
+                let old = self.values.last(self.window)[0];
+                let at = v.partition_point(|&y| y < old);
+                v.remove(at);
+            }
+            let at = v.partition_point(|&y| y < x);
+            v.insert(at, x);
+        }
         self.values.push(x);
         self.steps.push(step);
         if self.level.is_none() {
@@ -173,9 +276,34 @@ impl Series {
         if xs.len() < ago + k || k == 0 {
             return None;
         }
+        if k <= 16 {
+            return small_median(&xs[..k]);
+        }
         let mut buf = [0.0; CAPACITY];
         buf[..k].copy_from_slice(&xs[..k]);
-        robust(&mut buf[..k]).map(|l| l.median)
+        median_in_place(&mut buf[..k])
+    }
+
+    /// Median and σ of the sorted window (the newest `window` values), once at least
+    /// `min` were seen; `None` for a series without a window.
+    pub fn robust_window(&mut self, min: usize) -> Option<Level> {
+        if self.window == 0 || self.values.len() < min.max(1) {
+            return None;
+        }
+        if !self.sorted_in_step() {
+            self.rebuild_sorted();
+        }
+        let v = &self.sorted.0;
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            0.5 * (v[n / 2 - 1] + v[n / 2])
+        };
+        Some(Level {
+            median,
+            sigma: MAD_SIGMA * mad_sorted(v, median),
+        })
     }
 
     /// Median and σ of the newest `k` values, once at least `min` were seen.
@@ -202,6 +330,7 @@ impl Validate for Series {
         self.steps.validate()?;
         if self.values.len() != self.steps.len()
             || self.baseline_rows == 0
+            || self.window > CAPACITY
             || (self.level.is_none() && self.early.len() >= self.baseline_rows)
         {
             return Err(invalid("signal series"));
@@ -220,6 +349,55 @@ mod tests {
         let l = robust(&mut xs).unwrap();
         assert_eq!(l.median, 3.0);
         assert!((l.sigma - MAD_SIGMA * 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn selection_median_equals_the_sorted_median() {
+        let mut z = crate::forensics::testing::Noise(3);
+        for n in 1..40 {
+            let xs: Vec<f64> = (0..n).map(|_| (z.normal() * 4.0).round()).collect();
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            let want = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+            };
+            assert_eq!(median_in_place(&mut xs.clone()), Some(want), "{xs:?}");
+        }
+        assert_eq!(median_in_place(&mut []), None);
+    }
+
+    #[test]
+    fn sorted_window_statistics_equal_a_fresh_computation() {
+        let mut z = crate::forensics::testing::Noise(9);
+        let mut s = Series::with_window(5, 50);
+        for i in 0..300 {
+            let x = (z.normal() * 3.0).round() + if i % 37 == 0 { 40.0 } else { 0.0 };
+            s.push(f64::from(i), x);
+            let fresh = s.robust_last(50, 1).unwrap();
+            let kept = s.robust_window(1).unwrap();
+            assert_eq!(
+                (kept.median, kept.sigma),
+                (fresh.median, fresh.sigma),
+                "at {i}"
+            );
+            for k in 1..=16 {
+                let mut b: Vec<f64> = s.last(k).to_vec();
+                assert_eq!(
+                    s.median_last(k),
+                    if b.len() == k {
+                        median_in_place(&mut b)
+                    } else {
+                        None
+                    }
+                );
+            }
+        }
+        // A restored series (the window is not saved) rebuilds it.
+        let bytes = crate::state::to_bytes("Series", &s);
+        let mut back: Series = crate::state::from_bytes("Series", &bytes).unwrap();
+        assert_eq!(back.robust_window(1), s.robust_window(1));
     }
 
     #[test]
