@@ -145,14 +145,16 @@ def test_scanner_raises_the_same_signal_events(tmp_path: Path) -> None:
 
 def test_diagnosis_names_the_first_cause() -> None:
     events = [
-        {"type": "kl_spike", "first_step": 61},
-        {"type": "grad_norm_explosion", "first_step": 27},
-        {"type": "entropy_collapse", "first_step": 900},
+        {"type": "kl_spike", "first_step": 61, "last_step": 64},
+        {"type": "grad_norm_explosion", "first_step": 27, "last_step": 58},
+        {"type": "entropy_collapse", "first_step": 900, "last_step": 950},
+        {"type": "grad_norm_spike", "first_step": 20, "last_step": 20},  # long over by 61
     ]
     d = diagnose(events, 50.0)
     assert [x["summary"] for x in d] == [
-        "grad_norm_explosion at 27",
+        "grad_norm_spike at 20",
+        "grad_norm_explosion at 27, preceded by grad_norm_spike at 20",
         "kl_spike at 61, preceded by grad_norm_explosion at 27",
         "entropy_collapse at 900",
     ]
-    assert d[1]["root"] is events[1]
+    assert d[2]["root"] is events[1]

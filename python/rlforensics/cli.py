@@ -59,6 +59,11 @@ def _anomalies(r: RunReport, k: int = 3) -> str:
     return ", ".join(parts) + (f" (+{more})" if more > 0 else "")
 
 
+def _cause(r: RunReport) -> str:
+    c = r.first_cause()
+    return "-" if c is None else f"{c['type']}@{_step(c['first_step'])}"
+
+
 def _table(result: ScanResult, top: int) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -73,6 +78,7 @@ def _table(result: ScanResult, top: int) -> None:
         ("crit/warn", {"justify": "right"}),
         ("onset", {"justify": "right"}),
         ("most serious anomalies (type@onset step)", {"overflow": "fold", "ratio": 3}),
+        ("first cause", {"overflow": "fold", "ratio": 2}),
     ]:
         t.add_column(col, **kw)  # type: ignore[arg-type]
     for r in result.worst_first()[:top]:
@@ -86,6 +92,7 @@ def _table(result: ScanResult, top: int) -> None:
             f"{len(r.critical)}/{len(r.warnings)}",
             _step(r.first_anomaly_step),
             _anomalies(r, k=2) or "-",
+            _cause(r),
         )
     console.print(t)
     if len(result) > top:
@@ -103,14 +110,15 @@ def _table(result: ScanResult, top: int) -> None:
 
 def _write_csv(result: ScanResult, path: str) -> None:
     fields = ["run_id", "format", "family", "rows", "overall_health", "training_stability",
-              "convergence_quality", "critical", "warnings", "first_anomaly_step", "anomalies", "problems"]
+              "convergence_quality", "critical", "warnings", "first_anomaly_step", "first_cause", "anomalies",
+              "problems"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(fields)
         for r in result.worst_first():
             w.writerow([r.run_id, r.format, r.family, r.rows, r.overall_health, r.training_stability,
                         r.convergence_quality, len(r.critical), len(r.warnings), r.first_anomaly_step,
-                        _anomalies(r, k=len(r.events)), len(r.problems)])
+                        _cause(r), _anomalies(r, k=len(r.events)), len(r.problems)])
 
 
 def _scan(args: argparse.Namespace) -> int:

@@ -57,11 +57,19 @@ class RunReport:
 
     def diagnosis_entries(self) -> list[DiagnosisEntry]:
         """Every event in order of onset with the events that began within 50 logged rows
-        before it and the first event of its chain."""
+        before it and the earliest of those (``root``)."""
         return describe(self.events, self.diagnosis)
 
+    def first_cause(self) -> dict[str, Any] | None:
+        """The earliest event that began within 50 logged rows before the run's most
+        serious event (its earliest critical event, else its earliest event), or that event
+        itself: where to start looking."""
+        entries = self.diagnosis_entries()
+        serious = [d for d in entries if d["event"]["severity"] == "critical"] or entries
+        return serious[0]["root"] if serious else None
+
     def first_causes(self) -> list[str]:
-        """One line per chain of events, from its first event: what to look at first."""
+        """The events that nothing preceded within the horizon, as "type at step" lines."""
         roots: list[str] = []
         for d in self.diagnosis_entries():
             if d["root"] is d["event"] and not d["preceded_by"]:

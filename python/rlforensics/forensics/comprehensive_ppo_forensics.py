@@ -356,7 +356,7 @@ class ComprehensivePPOForensics:
 
     def get_diagnosis(self) -> list[DiagnosisEntry]:
         """The run's events in order of onset, each with the events that began within 50
-        logged rows before it and the first event of its chain (``summary`` reads like
+        logged rows before it and the earliest of those (``summary`` reads like
         "kl_spike at 61, preceded by grad_norm_explosion at 27")."""
         first, last, n = self._first_step, self._last_step, self.total_updates
         stride = (last - first) / (n - 1) if first is not None and last is not None and n > 1 else 1.0

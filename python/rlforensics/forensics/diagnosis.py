@@ -1,5 +1,5 @@
 """Diagnosis of a run's events: in order of onset, each linked to the events that began
-shortly before it, so that the first cause shows and not only the last symptom.
+shortly before it, so that a likely first cause shows and not only the last symptom.
 
 ``diagnose(events, horizon)`` takes event dicts (as ``get_anomalies()`` or a scan report
 give them) and the horizon in steps; the linking runs in the core (``_core.diagnose``).
@@ -46,8 +46,6 @@ def describe(events: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]) 
         summary = _name(e)
         if before:
             summary += ", preceded by " + ", ".join(_name(b) for b in before)
-        if link["root"] != link["event"] and events[link["root"]] not in before:
-            summary += f" (first in chain: {_name(events[link['root']])})"
         out.append(
             DiagnosisEntry(event=e, preceded_by=before, root=events[link["root"]], summary=summary)
         )
@@ -56,5 +54,8 @@ def describe(events: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]) 
 
 def diagnose(events: Sequence[dict[str, Any]], horizon: float) -> list[DiagnosisEntry]:
     """Every event in order of onset with the events that began within ``horizon`` steps
-    before it and the first event of its chain."""
-    return describe(events, _links([float(e["first_step"]) for e in events], float(horizon)))
+    before it and still held (or had ended at most ``horizon / 5`` before its onset), and
+    the earliest of those (``root``; the event itself when none did)."""
+    firsts = [float(e["first_step"]) for e in events]
+    lasts = [float(e.get("last_step", e["first_step"])) for e in events]
+    return describe(events, _links(firsts, lasts, float(horizon)))

@@ -1,10 +1,13 @@
 //! Diagnosis: a run's events in order of onset, each linked to the events that began
-//! shortly before it, so that the first cause is visible and not only the last symptom
+//! shortly before it, so that a likely first cause is visible and not only the last symptom
 //! ("KL spike at 61, preceded by grad_norm_explosion at 27").
 //!
 //! Linking is by time only: an event that began within `horizon` steps before another
-//! (strictly before) is listed as preceding it. The root of an event follows the earliest
-//! predecessor back until an event has none; events sharing a root form one episode.
+//! (strictly before) and still held, or had ended at most a fifth of the horizon before the
+//! other began, is listed as preceding it; the earliest of those is its root (the event
+//! itself when nothing preceded it). A one-off warning that had long ended is not a cause,
+//! and roots are not followed further back: in a run with a warning every few dozen steps,
+//! a transitive chain would reach back to unrelated noise.
 
 /// One event's links.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,14 +16,24 @@ pub struct Links {
     pub event: usize,
     /// Events that began within the horizon before it, earliest first.
     pub preceded_by: Vec<usize>,
-    /// The earliest event of its chain (itself when nothing preceded it).
+    /// The earliest event that preceded it within the horizon (itself when none did).
     pub root: usize,
 }
 
-/// Links every event (given by its first step) to its predecessors within `horizon` steps;
-/// the result is in order of onset (ties keep the input order; a non-finite onset is left
-/// out).
-pub fn diagnose(onsets: &[f64], horizon: f64) -> Vec<Links> {
+/// One event's span: first and last step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// Onset.
+    pub first_step: f64,
+    /// Last step at which it held.
+    pub last_step: f64,
+}
+
+/// Links every event to its predecessors within `horizon` steps; the result is in order of
+/// onset (ties keep the input order; a non-finite onset is left out).
+pub fn diagnose(spans: &[Span], horizon: f64) -> Vec<Links> {
+    let onsets: Vec<f64> = spans.iter().map(|s| s.first_step).collect();
+    let gap = horizon / 5.0;
     let mut order: Vec<usize> = (0..onsets.len())
         .filter(|&i| onsets[i].is_finite())
         .collect();
@@ -33,14 +46,10 @@ pub fn diagnose(onsets: &[f64], horizon: f64) -> Vec<Links> {
             .copied()
             .filter(|&j| {
                 let d = s - onsets[j];
-                d > 0.0 && d <= horizon
+                d > 0.0 && d <= horizon && spans[j].last_step >= s - gap
             })
             .collect();
-        // Earlier entries already know their roots; the earliest predecessor's root is
-        // this event's.
-        let root = preceded_by.first().map_or(i, |&j| {
-            out.iter().find(|l| l.event == j).map_or(j, |l| l.root)
-        });
+        let root = preceded_by.first().copied().unwrap_or(i);
         out.push(Links {
             event: i,
             preceded_by,
@@ -69,11 +78,47 @@ pub fn horizon_for(steps: &[f64], rows: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn at(s: f64) -> Span {
+        Span {
+            first_step: s,
+            last_step: s + 40.0,
+        }
+    }
+
+    fn spans(xs: &[f64]) -> Vec<Span> {
+        xs.iter().map(|&s| at(s)).collect()
+    }
+
+    #[test]
+    fn a_long_ended_event_is_not_a_cause() {
+        let d = diagnose(
+            &[
+                Span {
+                    first_step: 10.0,
+                    last_step: 11.0,
+                },
+                at(40.0),
+            ],
+            50.0,
+        );
+        assert!(d[1].preceded_by.is_empty(), "{d:?}");
+        let d = diagnose(
+            &[
+                Span {
+                    first_step: 10.0,
+                    last_step: 31.0,
+                },
+                at(40.0),
+            ],
+            50.0,
+        );
+        assert_eq!(d[1].preceded_by, vec![0]);
+    }
+
     #[test]
     fn links_within_the_horizon_and_finds_roots() {
         // grad explosion at 27 → KL spike at 61 → KL blow-up at 70; an unrelated event at 500.
-        let onsets = [61.0, 500.0, 27.0, 70.0];
-        let d = diagnose(&onsets, 50.0);
+        let d = diagnose(&spans(&[61.0, 500.0, 27.0, 70.0]), 50.0);
         let order: Vec<usize> = d.iter().map(|l| l.event).collect();
         assert_eq!(order, vec![2, 0, 3, 1]);
         assert_eq!(d[0].preceded_by, Vec::<usize>::new());
@@ -84,11 +129,15 @@ mod tests {
             d.iter().map(|l| l.root).collect::<Vec<_>>(),
             vec![2, 2, 2, 1]
         );
+        // Not transitive: 10 → 55 → 100 links 100 to 55 only.
+        let d = diagnose(&spans(&[10.0, 55.0, 100.0]), 50.0);
+        assert_eq!(d[2].preceded_by, vec![1]);
+        assert_eq!(d[2].root, 1);
     }
 
     #[test]
     fn simultaneous_events_do_not_precede_each_other() {
-        let d = diagnose(&[10.0, 10.0], 50.0);
+        let d = diagnose(&spans(&[10.0, 10.0]), 50.0);
         assert!(d
             .iter()
             .all(|l| l.preceded_by.is_empty() && l.root == l.event));

@@ -64,7 +64,8 @@ fn mean(xs: &[f64]) -> f64 {
 }
 
 /// Length hacking: reward and mean completion length rising together. Over the window the
-/// length grows significantly (t ≥ 3) by at least 10% of its mean, the reward rises
+/// length grows significantly (t ≥ 3) by at least 15% of its mean (0.5% per row over the
+/// default 30 rows: doubling within about 140 rows, faster than the drift of a healthy run), the reward rises
 /// significantly (t ≥ 2.5), and the two correlate row by row (Pearson ≥ 0.4: per-step means
 /// over a few hundred completions are noisy, so a joint trend shows as a moderate
 /// correlation, not a tight one).
@@ -85,7 +86,7 @@ pub fn length_hacking(w: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
         return;
     }
     let growth = bl * span / m;
-    if r >= 0.4 && tl >= 3.0 && growth >= 0.1 && tr >= 2.5 {
+    if r >= 0.4 && tl >= 3.0 && growth >= 0.15 && tr >= 2.5 {
         out.push(Finding::new(
             "length_hacking",
             Severity::Warning,
