@@ -11,7 +11,7 @@ import argparse
 import os
 import shutil
 
-from rlforensics.testing import scenarios
+from rlforensics.testing import generate_trainer_run, scenarios
 from rlforensics.testing.writers import (
     trainer_columns,
     write_csv,
@@ -68,6 +68,12 @@ def main() -> None:
     lines[-1] = lines[-1][: len(lines[-1]) // 2]
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(lines)
+    # TRL GRPO/RLOO runs with the trainers' own keys (trl 1.16), for the trainer-signal rules:
+    # a GRPO run whose policy collapses, and an RLOO run whose completions run into the cap.
+    grpo = generate_trainer_run("grpo_policy_collapse", 7, ROWS)
+    grpo.write_trainer_state(os.path.join(out, "grpo-policy-collapse"))
+    rloo = generate_trainer_run("grpo_truncation_saturation", 8, ROWS)
+    rloo.write_jsonl(os.path.join(out, "grpo-truncation.jsonl"))
     print(f"wrote {sum(len(fs) for _, _, fs in os.walk(out))} files under {out}")
 
 

@@ -210,7 +210,8 @@ def test_bundled_samples_scan_as_labelled():
     """The README's first command: the sample runs ship with the repo, faulty ones are found."""
     result = scan(SAMPLES, progress=False)
     by_id = {r.run_id: r for r in result}
-    assert set(by_id) == {"grpo-healthy", "ppo-healthy.jsonl", "ppo-kl-blowup", "ppo-grad-explosion.csv", "ppo-vanishing", "ppo-nan"}
+    assert set(by_id) == {"grpo-healthy", "ppo-healthy.jsonl", "ppo-kl-blowup", "ppo-grad-explosion.csv", "ppo-vanishing",
+                          "ppo-nan", "grpo-policy-collapse", "grpo-truncation.jsonl"}
     for healthy in ("grpo-healthy", "ppo-healthy.jsonl"):
         assert not by_id[healthy].critical, by_id[healthy].critical
     expect = {
@@ -218,6 +219,8 @@ def test_bundled_samples_scan_as_labelled():
         "ppo-grad-explosion.csv": "exploding_gradient_anomaly",
         "ppo-vanishing": "vanishing_gradient_anomaly",
         "ppo-nan": "non_finite_kl",
+        "grpo-policy-collapse": "policy_collapse",
+        "grpo-truncation.jsonl": "truncation_saturation",
     }
     for run_id, kind in expect.items():
         assert kind in {e["type"] for e in by_id[run_id].critical}, (run_id, by_id[run_id].critical)

@@ -14,6 +14,20 @@ use super::config::SignalConfig;
 use super::series::Series;
 use crate::forensics::event::{Finding, Severity};
 
+/// `x` to 4 significant digits, in plain notation where that stays short.
+fn sig(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || !a.is_finite() {
+        return format!("{x}");
+    }
+    if (1e-3..1e5).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
 /// Rows whose median is a signal's current level in the level rules.
 const NOW: usize = 5;
 /// Rows back to the "before" level of the growth and fast-loss rules.
@@ -101,10 +115,11 @@ pub fn grad_spike(cfg: &SignalConfig, log_grad: &mut Series, x: f64, out: &mut V
                 z,
                 Some(cfg.spike_z),
                 format!(
-                    "grad_norm {x:.4e} is {:.1}x its recent median {:.4e} ({z:.1} robust σ on \
+                    "grad_norm {} is {:.1}x its recent median {} ({z:.1} robust σ on \
                      the log scale)",
+                    sig(x),
                     x / m.exp(),
-                    m.exp()
+                    sig(m.exp())
                 ),
             ));
         }
@@ -127,7 +142,7 @@ pub fn grad_level(grad: &Series, out: &mut Vec<Finding>) {
             Severity::critical_if(critical),
             r,
             Some(if critical { 100.0 } else { 10.0 }),
-            format!("grad_norm is {r:.0}x the run's early median {g0:.4e}"),
+            format!("grad_norm is {r:.0}x the run's early median {}", sig(g0)),
         ));
     }
     if now <= 0.1 * g0 {
@@ -138,9 +153,11 @@ pub fn grad_level(grad: &Series, out: &mut Vec<Finding>) {
             now / g0,
             Some(if critical { 0.01 } else { 0.1 }),
             format!(
-                "grad_norm {now:.3e} (median of 3 rows) is {:.2e}x the run's early median \
-                 {g0:.4e}: the policy has stopped learning",
-                now / g0
+                "grad_norm {} (median of 3 rows) is {}x the run's early median {}: the \
+                 policy has stopped learning",
+                sig(now),
+                sig(now / g0),
+                sig(g0)
             ),
         ));
     }
@@ -166,8 +183,10 @@ pub fn entropy_collapse(entropy: &Series, out: &mut Vec<Finding>) {
             now / e0,
             Some(if critical { 0.05 } else { 0.2 }),
             format!(
-                "entropy {now:.4e} is {:.0}% of its early level {e0:.4e}{}",
+                "entropy {} is {:.0}% of its early level {}{}",
+                sig(now),
                 100.0 * now / e0,
+                sig(e0),
                 if fast {
                     format!(", half of it lost in the last {AGO} rows")
                 } else {
@@ -257,8 +276,10 @@ pub fn starvation(zero_std: &Series, reward_std: &Series, out: &mut Vec<Finding>
                 now / r0,
                 Some(0.1),
                 format!(
-                    "reward_std {now:.3e} is {:.0}% of its early level {r0:.3e}",
-                    100.0 * now / r0
+                    "reward_std {} is {:.0}% of its early level {}",
+                    sig(now),
+                    100.0 * now / r0,
+                    sig(r0)
                 ),
             ));
         }
@@ -290,5 +311,20 @@ pub fn truncation(trunc: &Series, out: &mut Vec<Finding>) {
                 100.0 * t0
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sig;
+
+    #[test]
+    fn numbers_in_messages_keep_four_digits() {
+        assert_eq!(sig(0.5), "0.5000");
+        assert_eq!(sig(1.4517), "1.452");
+        assert_eq!(sig(1234.5), "1234");
+        assert_eq!(sig(0.0012345), "0.001234");
+        assert_eq!(sig(2.5e-7), "2.500e-7");
+        assert_eq!(sig(0.0), "0");
     }
 }

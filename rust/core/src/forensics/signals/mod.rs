@@ -266,13 +266,14 @@ impl SignalTracker {
         let w = cfg.trend_window;
         if let (Some(r), Some(l)) = (fin(input.reward_mean), fin(input.response_length_mean)) {
             self.reward_length.push(step, r, l);
-            trends::length_hacking(w, &self.reward_length, &mut out);
+            trends::length_hacking(w, cfg.baseline_rows, &self.reward_length, &mut out);
         }
         if let (Some(r), Some(k)) = (fin(input.reward_mean), fin(input.kl)) {
             self.reward_kl.push(step, r, k);
             let floor = cfg.kl_scale.noise_floor();
             trends::reward_hacking(
                 w,
+                cfg.baseline_rows,
                 &self.reward_kl,
                 &self.reward,
                 self.kl_early_slope,

@@ -40,9 +40,15 @@ impl Joint {
         self.b.push(b);
     }
 
-    /// The newest `k` rows (steps, a, b), once `k` were seen.
-    fn last(&self, k: usize) -> Option<(&[f64], &[f64], &[f64])> {
-        (self.steps.len() >= k).then(|| (self.steps.last(k), self.a.last(k), self.b.last(k)))
+    /// The newest `k` rows (steps, a, b), once `k + warmup` were seen: the first rows of a
+    /// run are its warm-up, where reward, length and KL all move together by design, so a
+    /// window is judged only once it lies wholly after them.
+    fn last(&self, k: usize, warmup: usize) -> Option<(&[f64], &[f64], &[f64])> {
+        // The tail holds at most CAPACITY rows; k + warmup within it is checked by the
+        // configuration (trend_window ≤ CAPACITY, baseline_rows small), and a longer
+        // warm-up simply waits for a full tail.
+        (self.steps.len() >= (k + warmup).min(CAPACITY))
+            .then(|| (self.steps.last(k), self.a.last(k), self.b.last(k)))
     }
 }
 
@@ -69,8 +75,8 @@ fn mean(xs: &[f64]) -> f64 {
 /// significantly (t ≥ 2.5), and the two correlate row by row (Pearson ≥ 0.4: per-step means
 /// over a few hundred completions are noisy, so a joint trend shows as a moderate
 /// correlation, not a tight one).
-pub fn length_hacking(w: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
-    let Some((steps, reward, length)) = reward_length.last(w) else {
+pub fn length_hacking(w: usize, warmup: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
+    let Some((steps, reward, length)) = reward_length.last(w, warmup) else {
         return;
     };
     let (Some((bl, tl)), Some((_, tr)), Some(r)) = (
@@ -106,13 +112,14 @@ pub fn length_hacking(w: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
 /// the early slope, and at least doubling over the window).
 pub fn reward_hacking(
     w: usize,
+    warmup: usize,
     reward_kl: &Joint,
     reward: &Series,
     kl_early_slope: Option<f64>,
     kl_floor: f64,
     out: &mut Vec<Finding>,
 ) {
-    let (Some((steps, r, kl)), Some(b0)) = (reward_kl.last(w), kl_early_slope) else {
+    let (Some((steps, r, kl)), Some(b0)) = (reward_kl.last(w, warmup), kl_early_slope) else {
         return;
     };
     let Some(spread) = reward.level().map(|l| l.sigma) else {
