@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+from typing import Any
 
 from rlforensics.testing import generate_trainer_run, scenarios
 from rlforensics.testing.writers import (
@@ -31,7 +32,7 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
 
-    def cols(name: str, style: str, seed: int) -> tuple[scenarios.Scenario, dict]:
+    def cols(name: str, style: str, seed: int) -> tuple[scenarios.Scenario, dict[str, Any]]:
         s = scenarios.generate(name, seed, ROWS)
         return s, trainer_columns(s, style)  # type: ignore[arg-type]
 
