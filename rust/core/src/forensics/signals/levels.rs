@@ -38,7 +38,13 @@ const SPIKE_MIN: usize = 20;
 /// Robust z-score of `x` against the series' sorted window (its newest `spike_window`
 /// values, taken before `x` is pushed), with the spread floored at `floor` and at `rel` ×
 /// |median|: a signal that was nearly constant does not turn every wobble into a spike.
-pub fn spike_z(s: &mut Series, x: f64, floor: f64, rel: f64) -> Option<(f64, f64)> {
+pub fn spike_z(s: &mut Series, x: f64, z: f64, floor: f64, rel: f64) -> Option<(f64, f64)> {
+    // The spread is at least the floors, so a value within z floors of the median cannot
+    // be a spike: the MAD is computed only past that.
+    let m = s.window_median(SPIKE_MIN)?;
+    if x - m < z * floor.max(rel * m.abs()) {
+        return None;
+    }
     let l = s.robust_window(SPIKE_MIN)?;
     let sigma = l.sigma.max(floor).max(rel * l.median.abs());
     Some(((x - l.median) / sigma, l.median))
@@ -47,7 +53,7 @@ pub fn spike_z(s: &mut Series, x: f64, floor: f64, rel: f64) -> Option<(f64, f64
 /// KL spike (before `x` is pushed): a value `spike_z` robust σ above the recent median.
 pub fn kl_spike(cfg: &SignalConfig, kl: &mut Series, x: f64, out: &mut Vec<Finding>) {
     let floor = cfg.kl_scale.noise_floor();
-    if let Some((z, m)) = spike_z(kl, x, floor, 0.1) {
+    if let Some((z, m)) = spike_z(kl, x, cfg.spike_z, floor, 0.1) {
         if z >= cfg.spike_z {
             out.push(Finding::new(
                 "kl_spike",
@@ -67,10 +73,13 @@ pub fn kl_spike(cfg: &SignalConfig, kl: &mut Series, x: f64, out: &mut Vec<Findi
 /// KL blow-up (after the push): tenfold growth within [`AGO`] rows to a level that
 /// matters (warning), or a level past the KL definition's critical level (critical).
 pub fn kl_blowup(cfg: &SignalConfig, kl: &Series, out: &mut Vec<Finding>) {
-    let Some(now) = kl.median_last(NOW) else {
+    let scale = cfg.kl_scale;
+    let lowest = scale
+        .critical_level()
+        .map_or(scale.growth_floor(), |l| l.min(scale.growth_floor()));
+    let Some(now) = kl.median_last_if(NOW, |x| x >= lowest) else {
         return;
     };
-    let scale = cfg.kl_scale;
     if let Some(level) = scale.critical_level().filter(|&l| now >= l) {
         out.push(Finding::new(
             "kl_blowup",
@@ -107,7 +116,7 @@ pub fn kl_blowup(cfg: &SignalConfig, kl: &Series, out: &mut Vec<Finding>) {
 /// Gradient-norm spike on the log scale (before `ln x` is pushed).
 pub fn grad_spike(cfg: &SignalConfig, log_grad: &mut Series, x: f64, out: &mut Vec<Finding>) {
     // A 5% floor on the log spread: a norm that barely moved does not make 1.3x a spike.
-    if let Some((z, m)) = spike_z(log_grad, x.ln(), 0.05, 0.0) {
+    if let Some((z, m)) = spike_z(log_grad, x.ln(), cfg.spike_z, 0.05, 0.0) {
         if z >= cfg.spike_z {
             out.push(Finding::new(
                 "grad_norm_spike",
@@ -131,7 +140,14 @@ pub fn grad_level(grad: &Series, out: &mut Vec<Finding>) {
     let Some(g0) = grad.level().map(|l| l.median).filter(|&g| g > 0.0) else {
         return;
     };
-    let (Some(x), Some(now)) = (grad.latest(), grad.median_last(3)) else {
+    let Some(x) = grad.latest() else {
+        return;
+    };
+    let (hi, lo) = (10.0 * g0, 0.1 * g0);
+    if x < 100.0 * g0 && 2 * grad.count_last(3, |v| v >= hi || v <= lo) < 3 {
+        return;
+    }
+    let Some(now) = grad.median_last(3) else {
         return;
     };
     if x >= 100.0 * g0 || now >= 10.0 * g0 {
@@ -169,7 +185,15 @@ pub fn entropy_collapse(entropy: &Series, out: &mut Vec<Finding>) {
     let Some(e0) = entropy.level().map(|l| l.median).filter(|&e| e > 0.0) else {
         return;
     };
-    let Some(now) = entropy.median_last(NOW) else {
+    // The median of the "before" rows is at most their largest value.
+    let then_max = entropy
+        .last(AGO + NOW)
+        .iter()
+        .take(NOW)
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let bar = (0.2 * e0).max(then_max - 0.5 * e0);
+    let Some(now) = entropy.median_last_if(NOW, |v| v <= bar) else {
         return;
     };
     let fast = entropy
@@ -209,14 +233,24 @@ pub fn policy_collapse(
 ) {
     let low = |s: &Series| -> Option<bool> {
         let l = s.level()?.median;
-        (l > 0.0).then(|| s.median_last(NOW).map(|now| now <= 0.1 * l))?
+        if l <= 0.0 || s.len() < NOW {
+            return None;
+        }
+        Some(
+            s.median_last_if(NOW, |v| v <= 0.1 * l)
+                .is_some_and(|now| now <= 0.1 * l),
+        )
     };
     let Some(true) = low(entropy) else {
         return;
     };
     let spread = match (
         low(reward_std),
-        zero_std.median_last(NOW).map(|z| z >= 0.95),
+        (zero_std.len() >= NOW).then(|| {
+            zero_std
+                .median_last_if(NOW, |z| z >= 0.95)
+                .is_some_and(|z| z >= 0.95)
+        }),
     ) {
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
@@ -254,7 +288,10 @@ pub fn starvation(zero_std: &Series, reward_std: &Series, out: &mut Vec<Finding>
     const ROWS: usize = NOW;
     // Four groups in five without a learning signal: most of the rollout compute teaches
     // nothing (DAPO's dynamic sampling exists for this).
-    if let Some(now) = zero_std.median_last(ROWS).filter(|&z| z >= 0.8) {
+    if let Some(now) = zero_std
+        .median_last_if(ROWS, |z| z >= 0.8)
+        .filter(|&z| z >= 0.8)
+    {
         out.push(Finding::new(
             "learning_signal_starvation",
             Severity::Warning,
@@ -268,7 +305,10 @@ pub fn starvation(zero_std: &Series, reward_std: &Series, out: &mut Vec<Finding>
         ));
     }
     let r0 = reward_std.level().map(|l| l.median).filter(|&r| r > 0.0);
-    if let (Some(r0), Some(now)) = (r0, reward_std.median_last(ROWS)) {
+    if let Some(r0) = r0 {
+        let Some(now) = reward_std.median_last_if(ROWS, |r| r <= 0.1 * r0) else {
+            return;
+        };
         if now <= 0.1 * r0 {
             out.push(Finding::new(
                 "reward_std_collapse",
@@ -290,7 +330,12 @@ pub fn starvation(zero_std: &Series, reward_std: &Series, out: &mut Vec<Finding>
 pub fn truncation(trunc: &Series, out: &mut Vec<Finding>) {
     // Judged against the early level, so not before it is known: a run truncated from
     // its first rows is flagged once the level forms, not flagged and then released.
-    let (Some(now), Some(t0)) = (trunc.median_last(NOW), trunc.level().map(|l| l.median)) else {
+    let Some(t0) = trunc.level().map(|l| l.median) else {
+        return;
+    };
+    // Both conditions below need the median at or past this (t0 + 0.25 < 0.9 when t0 ≤ 0.5).
+    let bar = 0.5_f64.max(t0 + 0.25);
+    let Some(now) = trunc.median_last_if(NOW, |v| v >= bar) else {
         return;
     };
     if now >= 0.5_f64.max(t0 + 0.25) || (now >= 0.9 && t0 <= 0.5) {

@@ -26,7 +26,7 @@ use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
 use crate::state::{invalid, Validate};
 use series::Series;
-use trends::Joint;
+use trends::{Component, Joint};
 
 /// One logged step's signals; `None` is "not logged" (NaN and infinities are findings).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -106,7 +106,7 @@ pub struct SignalTracker {
     length: Series,
     reward_length: Joint,
     reward_kl: Joint,
-    components: Vec<(String, Series)>,
+    components: Vec<Component>,
     components_ignored: u64,
     events: EventLog,
 }
@@ -139,8 +139,8 @@ impl SignalTracker {
             zero_std: s(),
             truncation: s(),
             length: s(),
-            reward_length: Joint::default(),
-            reward_kl: Joint::default(),
+            reward_length: Joint::new(cfg.trend_window)?,
+            reward_kl: Joint::new(cfg.trend_window)?,
             components: Vec::new(),
             components_ignored: 0,
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
@@ -181,7 +181,7 @@ impl SignalTracker {
 
     /// Names of the reward components followed.
     pub fn component_names(&self) -> impl Iterator<Item = &str> {
-        self.components.iter().map(|(n, _)| n.as_str())
+        self.components.iter().map(|c| c.name.as_str())
     }
 
     /// Non-finite values seen (of every input, reported here or not).
@@ -307,20 +307,30 @@ impl SignalTracker {
                 self.non_finite(8, &format!("reward component {name}"), x, step, out);
                 continue;
             }
-            let at = self.components.iter().position(|(n, _)| n == name);
-            let s = match at {
-                Some(i) => &mut self.components[i].1,
+            let at = self.components.iter().position(|c| c.name == name);
+            let c = match at {
+                Some(i) => &mut self.components[i],
                 None if self.components.len() < MAX_COMPONENTS => {
-                    self.components
-                        .push((name.to_string(), Series::new(self.cfg.baseline_rows)));
-                    &mut self.components.last_mut().expect("just pushed").1
+                    let Ok(trend) =
+                        crate::trend::RollingTrend::new(self.cfg.component_window, None)
+                    else {
+                        // The window was validated with the configuration.
+                        continue;
+                    };
+                    self.components.push(Component {
+                        name: name.to_string(),
+                        series: Series::new(self.cfg.baseline_rows),
+                        trend,
+                    });
+                    self.components.last_mut().expect("just pushed")
                 }
                 None => {
                     self.components_ignored += 1;
                     continue;
                 }
             };
-            s.push(step, x);
+            c.series.push(step, x);
+            c.trend.update(step, x);
         }
     }
 }
@@ -419,8 +429,11 @@ impl Validate for SignalTracker {
         ] {
             s.validate()?;
         }
-        for (_, s) in &self.components {
-            s.validate()?;
+        for c in &self.components {
+            c.series.validate()?;
+            if c.trend.window() != self.cfg.component_window {
+                return Err(invalid("reward component trend window"));
+            }
         }
         self.reward_length.validate()?;
         self.reward_kl.validate()?;

@@ -159,6 +159,18 @@ pub fn trend(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
     Some((b, if b == 0.0 { 0.0 } else { t }))
 }
 
+/// Slope and t-statistic of a rolling least-squares fit (t from R²: t² = R²(n−2)/(1−R²)).
+pub fn fit_t(fit: &crate::trend::TrendFit) -> (f64, f64) {
+    let b = fit.slope;
+    let t = match fit.r2 {
+        None => 0.0,
+        Some(r2) if r2 >= 1.0 => b.signum() * f64::INFINITY,
+        Some(r2) if fit.n > 2 => b.signum() * (r2 * (fit.n - 2) as f64 / (1.0 - r2)).sqrt(),
+        Some(_) => 0.0,
+    };
+    (b, if b == 0.0 { 0.0 } else { t })
+}
+
 /// Pearson correlation of two equally long slices (`None` if either is constant).
 pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
     let n = xs.len();
@@ -317,6 +329,40 @@ impl Series {
         robust(&mut buf[..xs.len()])
     }
 
+    /// How many of the newest `k` values satisfy `f` (fewer values when fewer were seen).
+    /// A median of `k` values can only be at or past a threshold when at least half of them
+    /// are, so the level rules count first and take a median only when it can matter.
+    pub fn count_last(&self, k: usize, f: impl Fn(f64) -> bool) -> usize {
+        self.values.last(k).iter().filter(|&&x| f(x)).count()
+    }
+
+    /// The median of the newest `k` values when at least half of them satisfy `f` (the
+    /// necessary condition for the median to satisfy a threshold test `f`); `None`
+    /// otherwise or before `k` values.
+    pub fn median_last_if(&self, k: usize, f: impl Fn(f64) -> bool) -> Option<f64> {
+        if self.len() < k || 2 * self.count_last(k, f) < k {
+            return None;
+        }
+        self.median_last(k)
+    }
+
+    /// The median of the sorted window (O(1)), once at least `min` values were seen.
+    pub fn window_median(&mut self, min: usize) -> Option<f64> {
+        if self.window == 0 || self.values.len() < min.max(1) {
+            return None;
+        }
+        if !self.sorted_in_step() {
+            self.rebuild_sorted();
+        }
+        let v = &self.sorted.0;
+        let n = v.len();
+        Some(if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            0.5 * (v[n / 2 - 1] + v[n / 2])
+        })
+    }
+
     /// Slope against the logged step, and its t-statistic, over the newest `k` values
     /// (once `k` were seen).
     pub fn trend_last(&self, k: usize) -> Option<(f64, f64)> {
@@ -398,6 +444,26 @@ mod tests {
         let bytes = crate::state::to_bytes("Series", &s);
         let mut back: Series = crate::state::from_bytes("Series", &bytes).unwrap();
         assert_eq!(back.robust_window(1), s.robust_window(1));
+    }
+
+    #[test]
+    fn rolling_fit_t_equals_the_two_pass_t() {
+        let mut z = crate::forensics::testing::Noise(4);
+        let mut roll = crate::trend::RollingTrend::new(30, None).unwrap();
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        for i in 0..200 {
+            let (x, y) = (1e6 + 10.0 * f64::from(i), 0.01 * f64::from(i) + z.normal());
+            roll.update(x, y);
+            xs.push(x);
+            ys.push(y);
+            if xs.len() >= 30 {
+                let n = xs.len();
+                let (b, t) = trend(&xs[n - 30..], &ys[n - 30..]).unwrap();
+                let (rb, rt) = fit_t(&roll.fit().unwrap());
+                assert!((rb - b).abs() <= 1e-9 * b.abs().max(1e-6), "{rb} {b}");
+                assert!((rt - t).abs() <= 1e-6 * t.abs().max(1.0), "{rt} {t}");
+            }
+        }
     }
 
     #[test]

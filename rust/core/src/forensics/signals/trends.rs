@@ -8,36 +8,49 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::series::{pearson, trend, Series, CAPACITY};
+use super::series::{fit_t, pearson, Series, CAPACITY};
 use crate::error::Result;
 use crate::forensics::event::{Finding, Severity};
 use crate::forensics::small::Tail;
 use crate::state::{invalid, Validate};
+use crate::trend::RollingTrend;
 
-/// Rows logged with both of two signals: their steps and values, aligned.
+/// Rows logged with both of two signals: their steps and values, aligned, and each
+/// signal's rolling least-squares trend against the step over the trend window (O(1) per
+/// row, so the rules test the trends first and touch the rows only when they can fire).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Joint {
     steps: Tail,
     a: Tail,
     b: Tail,
-}
-
-impl Default for Joint {
-    fn default() -> Self {
-        Joint {
-            steps: Tail::new(CAPACITY),
-            a: Tail::new(CAPACITY),
-            b: Tail::new(CAPACITY),
-        }
-    }
+    trend_a: RollingTrend,
+    trend_b: RollingTrend,
 }
 
 impl Joint {
+    /// No rows yet; trends over `window` rows (2 ≤ window ≤ [`CAPACITY`]).
+    pub fn new(window: usize) -> Result<Self> {
+        Ok(Joint {
+            steps: Tail::new(CAPACITY),
+            a: Tail::new(CAPACITY),
+            b: Tail::new(CAPACITY),
+            trend_a: RollingTrend::new(window, None)?,
+            trend_b: RollingTrend::new(window, None)?,
+        })
+    }
+
     /// Appends one row (both values finite).
     pub fn push(&mut self, step: f64, a: f64, b: f64) {
         self.steps.push(step);
         self.a.push(a);
         self.b.push(b);
+        self.trend_a.update(step, a);
+        self.trend_b.update(step, b);
+    }
+
+    /// Slope and t of each signal over the trend window, once it is full.
+    fn trends(&self) -> Option<((f64, f64), (f64, f64))> {
+        Some((fit_t(&self.trend_a.fit()?), fit_t(&self.trend_b.fit()?)))
     }
 
     /// The newest `k` rows (steps, a, b), once `k + warmup` were seen: the first rows of a
@@ -57,11 +70,25 @@ impl Validate for Joint {
         self.steps.validate()?;
         self.a.validate()?;
         self.b.validate()?;
-        if self.a.len() != self.steps.len() || self.b.len() != self.steps.len() {
+        if self.a.len() != self.steps.len()
+            || self.b.len() != self.steps.len()
+            || self.trend_a.window() != self.trend_b.window()
+        {
             return Err(invalid("joint signal rows"));
         }
         Ok(())
     }
+}
+
+/// One reward component: its name, values and rolling trend over the component window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Component {
+    /// The reward function's name.
+    pub name: String,
+    /// Its per-step means.
+    pub series: Series,
+    /// Their trend against the step.
+    pub trend: RollingTrend,
 }
 
 /// Mean of a slice (non-empty).
@@ -79,11 +106,13 @@ pub fn length_hacking(w: usize, warmup: usize, reward_length: &Joint, out: &mut 
     let Some((steps, reward, length)) = reward_length.last(w, warmup) else {
         return;
     };
-    let (Some((bl, tl)), Some((_, tr)), Some(r)) = (
-        trend(steps, length),
-        trend(steps, reward),
-        pearson(reward, length),
-    ) else {
+    let Some(((_, tr), (bl, tl))) = reward_length.trends() else {
+        return;
+    };
+    if tl < 3.0 || tr < 2.5 {
+        return;
+    }
+    let Some(r) = pearson(reward, length) else {
         return;
     };
     let span = steps[steps.len() - 1] - steps[0];
@@ -119,15 +148,18 @@ pub fn reward_hacking(
     kl_floor: f64,
     out: &mut Vec<Finding>,
 ) {
-    let (Some((steps, r, kl)), Some(b0)) = (reward_kl.last(w, warmup), kl_early_slope) else {
+    let (Some((steps, _, kl)), Some(b0)) = (reward_kl.last(w, warmup), kl_early_slope) else {
         return;
     };
     let Some(spread) = reward.level().map(|l| l.sigma) else {
         return;
     };
-    let (Some((br, tr)), Some((bk, _))) = (trend(steps, r), trend(steps, kl)) else {
+    let Some(((br, tr), (bk, _))) = reward_kl.trends() else {
         return;
     };
+    if tr < 3.0 {
+        return;
+    }
     let span = steps[steps.len() - 1] - steps[0];
     let q = (w / 4).max(2);
     let (k_then, k_now) = (mean(&kl[..q]), mean(&kl[kl.len() - q..]));
@@ -153,20 +185,24 @@ pub fn reward_hacking(
 /// Reward components pulling apart: one rising and another falling over the window, each
 /// significantly (|t| ≥ 3.5) and by at least two early spreads or 5% of its early level
 /// (whichever is smaller: a component that sat near its ceiling has a tiny spread).
-pub fn component_divergence(w: usize, components: &[(String, Series)], out: &mut Vec<Finding>) {
+pub fn component_divergence(w: usize, components: &[Component], out: &mut Vec<Finding>) {
     if components.len() < 2 {
         return;
     }
     let mut moves: Vec<(&str, f64, f64)> = Vec::with_capacity(components.len());
-    for (name, s) in components {
-        let (Some((b, t)), Some(level)) = (s.trend_last(w), s.level()) else {
+    for c in components {
+        let (Some(fit), Some(level)) = (c.trend.fit(), c.series.level()) else {
             continue;
         };
-        let steps = s.last_steps(w);
+        let (b, t) = fit_t(&fit);
+        if t.abs() < 3.5 {
+            continue;
+        }
+        let steps = c.series.last_steps(w);
         let change = b * (steps[steps.len() - 1] - steps[0]);
         let scale = (2.0 * level.sigma).min(0.05 * level.median.abs()).max(1e-9);
         if t.abs() >= 3.5 && change.abs() >= scale {
-            moves.push((name, t, change));
+            moves.push((&c.name, t, change));
         }
     }
     let up = moves
