@@ -382,7 +382,13 @@ impl Layer {
             advantage.as_deref(),
             &mut m,
         );
-        self.metrics = Arc::new(m);
+        // The snapshot is written into the shared slot when nothing else holds it (the
+        // batch path, whose rows the history does not keep): the same value as a fresh
+        // `Arc`, without an allocation and a free per step.
+        match Arc::get_mut(&mut self.metrics) {
+            Some(slot) => *slot = m,
+            None => self.metrics = Arc::new(m),
+        }
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,
