@@ -85,16 +85,60 @@ pub(super) fn ranks(xs: &[f64]) -> Vec<f64> {
 /// is unspecified, which nothing downstream sees: tied values share one average rank).
 ///
 /// Sorts (key, index) pairs rather than indices compared through `xs`: the key is the bit
-/// pattern that orders as `total_cmp` does, so the comparisons are integer comparisons of
-/// data in hand instead of two dependent loads each (about 3x faster at 1024 records).
+/// pattern that orders as `total_cmp` does. Windows of the usual size go through a radix
+/// sort (a byte per pass, passes in which every key has the same byte skipped: integer
+/// token counts differ only in their top bytes), which costs a few linear passes where a
+/// comparison sort pays log n mispredicted comparisons per value.
 fn order(xs: &[f64]) -> Vec<usize> {
     let mut keyed: Vec<(u64, u32)> = xs
         .iter()
         .enumerate()
         .map(|(i, &x)| (total_order_key(x), i as u32))
         .collect();
-    keyed.sort_unstable();
+    if keyed.len() >= RADIX_FROM && keyed.len() <= u32::MAX as usize {
+        radix_sort(&mut keyed);
+    } else {
+        keyed.sort_unstable();
+    }
     keyed.into_iter().map(|(_, i)| i as usize).collect()
+}
+
+/// Below this many values a comparison sort is as fast as the radix sort's passes.
+const RADIX_FROM: usize = 128;
+
+/// Least-significant-byte-first radix sort of `v` by key (stable within a pass; skips the
+/// bytes on which all keys agree). One pass over the keys counts every byte.
+fn radix_sort(v: &mut Vec<(u64, u32)>) {
+    let mut counts = [[0u32; 256]; 8];
+    let (mut and, mut or) = (u64::MAX, 0u64);
+    for &(k, _) in v.iter() {
+        and &= k;
+        or |= k;
+        for (byte, c) in counts.iter_mut().enumerate() {
+            c[((k >> (8 * byte)) & 0xff) as usize] += 1;
+        }
+    }
+    // Bits that differ between some keys; a byte without any needs no pass.
+    let varying = and ^ or;
+    let mut buf = vec![(0u64, 0u32); v.len()];
+    for (byte, count) in counts.iter().enumerate() {
+        let shift = 8 * byte;
+        if (varying >> shift) & 0xff == 0 {
+            continue;
+        }
+        let mut start = [0u32; 256];
+        let mut sum = 0;
+        for (s, &c) in start.iter_mut().zip(count) {
+            *s = sum;
+            sum += c;
+        }
+        for &e in v.iter() {
+            let b = ((e.0 >> shift) & 0xff) as usize;
+            buf[start[b] as usize] = e;
+            start[b] += 1;
+        }
+        std::mem::swap(v, &mut buf);
+    }
 }
 
 /// A key whose unsigned order is `f64::total_cmp`'s (the transformation `total_cmp` itself
@@ -286,9 +330,9 @@ mod tests {
             pairs in prop::collection::vec(
                 (prop::sample::select(vec![-0.0, 0.0, 1.0, 2.0, 3.5, 300.0, -7.0, 1e300]),
                  -5.0f64..5.0),
-                1..200,
+                1..400,
             ),
-            noise in prop::collection::vec(0.0f64..1000.0, 200),
+            noise in prop::collection::vec(0.0f64..1000.0, 400),
             use_noise in any::<bool>(),
         ) {
             let l: Vec<f64> = pairs
