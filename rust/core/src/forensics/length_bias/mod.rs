@@ -382,6 +382,36 @@ mod tests {
         assert!(!lb.anomalous(), "6 records are too few for an anomaly");
     }
 
+    /// Length and reward that rise together while their record-to-record changes move
+    /// against each other: the levels correlate (a shared drift), the records do not
+    /// reward length, and no anomaly is raised; a reward that follows each record's length
+    /// over the same drift is one.
+    #[test]
+    fn a_shared_drift_is_not_length_bias_but_a_coupled_reward_is() {
+        let (mut drift, mut coupled) = (
+            LengthBias::new(0.35, 256).unwrap(),
+            LengthBias::new(0.35, 256).unwrap(),
+        );
+        let mut noise = crate::forensics::testing::Noise(5);
+        let (mut drift_flags, mut coupled_flags) = (0, 0);
+        for i in 0..1000 {
+            let t = f64::from(i);
+            let wiggle = if i % 2 == 0 { 1.0 } else { -1.0 };
+            let length = 100.0 + 0.1 * t + 0.5 * wiggle;
+            drift.add(0.002 * t - 0.02 * wiggle, length);
+            let length = 100.0 + 0.1 * t + 3.0 * noise.normal();
+            coupled.add(0.02 * length + 0.02 * noise.normal(), length);
+            drift.maybe_refresh();
+            coupled.maybe_refresh();
+            drift_flags += usize::from(drift.anomalous());
+            coupled_flags += usize::from(coupled.anomalous());
+        }
+        let m = drift.metrics().clone();
+        assert!(m.pearson_correlation.unwrap() > 0.5 && m.bias_severity.unwrap() > 0.35);
+        assert_eq!(drift_flags, 0);
+        assert!(coupled_flags > 900, "{coupled_flags}");
+    }
+
     #[test]
     fn ties_are_averaged_and_invalid_records_counted() {
         assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
