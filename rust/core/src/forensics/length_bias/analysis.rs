@@ -180,7 +180,8 @@ fn quartiles(l: &[f64], r: &[f64], sorted: &[f64]) -> Vec<Quartile> {
     // order, so the sums are those of a pass per bin, bit for bit.
     let mut acc = [(0usize, 0.0f64, 0.0f64); 4];
     for (&x, &y) in l.iter().zip(r) {
-        let bin = usize::from(edges[1] <= x) + usize::from(edges[2] <= x) + usize::from(edges[3] <= x);
+        let bin =
+            usize::from(edges[1] <= x) + usize::from(edges[2] <= x) + usize::from(edges[3] <= x);
         let a = &mut acc[bin];
         a.0 += 1;
         a.1 += y;
@@ -240,12 +241,7 @@ fn patterns(m: &LengthBiasMetrics, sorted_l: &[f64], r: &[f64], baseline: f64) -
     let range = r.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
         - r.iter().cloned().fold(f64::INFINITY, f64::min);
     // Distinct lengths (as `dedup` counts them), counted only as far as the rule needs.
-    let few_distinct = sorted_l
-        .windows(2)
-        .filter(|w| w[0] != w[1])
-        .take(3)
-        .count()
-        < 3;
+    let few_distinct = sorted_l.windows(2).filter(|w| w[0] != w[1]).take(3).count() < 3;
     if range > 0.0 && few_distinct {
         out.push("Reward concentrated on narrow length range".to_string());
     }
@@ -358,9 +354,23 @@ mod tests {
 
     #[test]
     fn total_order_key_orders_as_total_cmp() {
-        let xs = [f64::NEG_INFINITY, -1e300, -1.0, -0.0, 0.0, 1e-300, 1.0, f64::INFINITY];
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -0.0,
+            0.0,
+            1e-300,
+            1.0,
+            f64::INFINITY,
+        ];
         for w in xs.windows(2) {
-            assert!(total_order_key(w[0]) < total_order_key(w[1]), "{} {}", w[0], w[1]);
+            assert!(
+                total_order_key(w[0]) < total_order_key(w[1]),
+                "{} {}",
+                w[0],
+                w[1]
+            );
         }
     }
 }

@@ -310,7 +310,10 @@ impl LengthBias {
         };
         Some(&*self.metrics)
             .filter(|m| self.confirmed.0 && holds(m))
-            .or(self.recent.as_ref().filter(|m| self.confirmed.1 && holds(m)))
+            .or(self
+                .recent
+                .as_ref()
+                .filter(|m| self.confirmed.1 && holds(m)))
     }
 }
 
@@ -338,7 +341,9 @@ fn confirms(changes: &PairWindow, m: &LengthBiasMetrics) -> bool {
     if n <= 3 || level == 0.0 {
         return false;
     }
-    let z = (rc * level.signum()).clamp(-1.0 + 1e-15, 1.0 - 1e-15).atanh();
+    let z = (rc * level.signum())
+        .clamp(-1.0 + 1e-15, 1.0 - 1e-15)
+        .atanh();
     z * ((n - 3) as f64 / 1.5).sqrt() >= CONFIRM_Z
 }
 
