@@ -242,6 +242,14 @@ impl EventLog {
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
+
+    /// Writes `message(kind, value)` into every stored event whose message is empty (a
+    /// tracker that deferred formatting them; every finding it formats has text).
+    pub fn fill_empty_messages(&mut self, message: impl Fn(&str, f64) -> String) {
+        for e in self.events.iter_mut().filter(|e| e.message.is_empty()) {
+            e.message = message(&e.kind, e.value);
+        }
+    }
 }
 
 impl Validate for EventLog {

@@ -198,6 +198,14 @@ impl ComprehensiveForensics {
         self.layer.set_history_recording(on);
     }
 
+    /// Defers the formatting of event messages that can be rebuilt once the batch ends, or
+    /// (with `false`) completes them: see [`KlScheduleTracker::set_deferred_messages`].
+    pub fn set_deferred_messages(&mut self, on: bool) {
+        if let Some(k) = self.kl.as_mut() {
+            k.set_deferred_messages(on);
+        }
+    }
+
     /// Keeps snapshots only where a full history will still hold them after `remaining`
     /// more updates (this one included): each part by its own `history_size`.
     pub fn record_history_for_remaining(&mut self, remaining: usize) {

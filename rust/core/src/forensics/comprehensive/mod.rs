@@ -123,6 +123,9 @@ pub fn comprehensive_batch(
     let mut out: Vec<Vec<f64>> = (0..COMPREHENSIVE_NUMERIC_FIELDS.len())
         .map(|_| Vec::with_capacity(n))
         .collect();
+    // Event messages are replaced at every step their condition holds: only the last one
+    // of each event is seen, so those that can be are written once, when the batch ends.
+    forensics.set_deferred_messages(true);
     for i in 0..n {
         forensics.record_history_for_remaining(n - i);
         let response = cols.response(i);
@@ -131,6 +134,7 @@ pub fn comprehensive_batch(
             col.push(v);
         }
     }
+    forensics.set_deferred_messages(false);
     Ok(out)
 }
 

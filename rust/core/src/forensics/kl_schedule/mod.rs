@@ -37,6 +37,7 @@ pub fn kl_schedule_batch(
     let mut cols: Vec<Vec<f64>> = (0..KL_NUMERIC_FIELDS.len())
         .map(|_| Vec::with_capacity(kl.len()))
         .collect();
+    tracker.set_deferred_messages(true);
     for i in 0..kl.len() {
         // Snapshots the history would drop before the batch ends are not kept.
         let cap = tracker.config().history_size;
@@ -46,6 +47,7 @@ pub fn kl_schedule_batch(
             col.push(v);
         }
     }
+    tracker.set_deferred_messages(false);
     Ok(cols)
 }
 
