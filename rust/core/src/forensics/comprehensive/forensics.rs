@@ -212,8 +212,12 @@ impl ComprehensiveForensics {
         if let Some(k) = self.kl.as_mut() {
             k.set_history_recording(remaining <= k.config().history_size);
         }
+        let layer_cap = self.layer.cfg.history_size;
         if let Some(g) = self.gradient.as_mut() {
-            g.set_history_recording(remaining <= g.config().history_size);
+            let own = remaining <= g.config().history_size;
+            g.set_history_recording(own);
+            // Its snapshot is kept by its own history or copied into the layer's.
+            g.set_snapshot_only_fields(own || remaining <= layer_cap);
         }
         if let Some(a) = self.advantage.as_mut() {
             a.set_history_recording(remaining <= a.config().history_size);
