@@ -182,7 +182,7 @@ fn long_batch_equals_per_step_with_a_capped_history_and_length_bias() {
         length_bias_window: 256,
         ..ComprehensiveConfig::default()
     };
-    let mut a = ComprehensiveForensics::new(cfg.clone()).unwrap();
+    let mut a = ComprehensiveForensics::new(cfg).unwrap();
     let rows: Vec<_> = (0..n)
         .map(|i| a.update(cols.row(i), None, &[(rr[i], rl[i])]).numeric())
         .collect();
