@@ -151,7 +151,13 @@ impl EventLog {
     pub fn observe(&mut self, step: f64, mut findings: Vec<Finding>) {
         // One finding per kind and evaluation (the most severe): three bad inputs of one
         // kind at one step are one occurrence.
-        if findings.len() > 1 {
+        // Rules of different kinds are the rule: only a repeated kind costs a second vector.
+        let repeated = |fs: &[Finding]| {
+            fs.iter()
+                .enumerate()
+                .any(|(i, f)| fs[..i].iter().any(|g| g.kind == f.kind))
+        };
+        if findings.len() > 1 && repeated(&findings) {
             let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
             for f in findings {
                 match unique.iter_mut().find(|u| u.kind == f.kind) {
@@ -241,6 +247,14 @@ impl EventLog {
     /// Events dropped because the log was full.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Writes `message(kind, value)` into every stored event whose message is empty (a
+    /// tracker that deferred formatting them; every finding it formats has text).
+    pub fn fill_empty_messages(&mut self, message: impl Fn(&str, f64) -> String) {
+        for e in self.events.iter_mut().filter(|e| e.message.is_empty()) {
+            e.message = message(&e.kind, e.value);
+        }
     }
 }
 

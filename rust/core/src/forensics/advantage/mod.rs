@@ -47,7 +47,11 @@ pub fn advantage_batch(
             check_same_len(what, mean.len(), c.len())?;
         }
     }
-    let mut cols = vec![Vec::with_capacity(mean.len()); ADVANTAGE_NUMERIC_FIELDS.len()];
+    // One allocation per column up front (`vec![v; k]` clones `v`, and a clone of an empty
+    // vector has no capacity: the columns would grow by doubling).
+    let mut cols: Vec<Vec<f64>> = (0..ADVANTAGE_NUMERIC_FIELDS.len())
+        .map(|_| Vec::with_capacity(mean.len()))
+        .collect();
     for i in 0..mean.len() {
         // Snapshots the history would drop before the batch ends are not kept.
         let cap = tracker.config().history_size;

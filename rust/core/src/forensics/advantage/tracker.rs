@@ -488,7 +488,13 @@ impl AdvantageTracker {
         else {
             return;
         };
-        let Some(recent) = median(self.recent_stds.iter()) else {
+        // The median of the last RECENT_STDS stds, sorted on the stack: this rule runs at
+        // every update, and a vector per update cost more than the rest of it.
+        let mut recent = [0.0; RECENT_STDS];
+        for (r, x) in recent.iter_mut().zip(self.recent_stds.iter()) {
+            *r = x;
+        }
+        let Some(recent) = median_of_slice(&mut recent) else {
             return;
         };
         if early > 0.0 && recent < COLLAPSE_RATIO * early {
@@ -569,10 +575,16 @@ fn cv(stds: &RollingMoments) -> Option<f64> {
 /// Median of a few finite values.
 fn median(xs: impl Iterator<Item = f64>) -> Option<f64> {
     let mut v: Vec<f64> = xs.collect();
+    median_of_slice(&mut v)
+}
+
+/// [`median`] of `v`, sorting it in place (equal values are interchangeable, so the order
+/// the sort leaves ties in does not matter).
+fn median_of_slice(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
-    v.sort_by(f64::total_cmp);
+    v.sort_unstable_by(f64::total_cmp);
     let n = v.len();
     Some(if n % 2 == 1 {
         v[n / 2]

@@ -198,14 +198,26 @@ impl ComprehensiveForensics {
         self.layer.set_history_recording(on);
     }
 
+    /// Defers the formatting of event messages that can be rebuilt once the batch ends, or
+    /// (with `false`) completes them: see [`KlScheduleTracker::set_deferred_messages`].
+    pub fn set_deferred_messages(&mut self, on: bool) {
+        if let Some(k) = self.kl.as_mut() {
+            k.set_deferred_messages(on);
+        }
+    }
+
     /// Keeps snapshots only where a full history will still hold them after `remaining`
     /// more updates (this one included): each part by its own `history_size`.
     pub fn record_history_for_remaining(&mut self, remaining: usize) {
         if let Some(k) = self.kl.as_mut() {
             k.set_history_recording(remaining <= k.config().history_size);
         }
+        let layer_cap = self.layer.cfg.history_size;
         if let Some(g) = self.gradient.as_mut() {
-            g.set_history_recording(remaining <= g.config().history_size);
+            let own = remaining <= g.config().history_size;
+            g.set_history_recording(own);
+            // Its snapshot is kept by its own history or copied into the layer's.
+            g.set_snapshot_only_fields(own || remaining <= layer_cap);
         }
         if let Some(a) = self.advantage.as_mut() {
             a.set_history_recording(remaining <= a.config().history_size);
@@ -382,7 +394,13 @@ impl Layer {
             advantage.as_deref(),
             &mut m,
         );
-        self.metrics = Arc::new(m);
+        // The snapshot is written into the shared slot when nothing else holds it (the
+        // batch path, whose rows the history does not keep): the same value as a fresh
+        // `Arc`, without an allocation and a free per step.
+        match Arc::get_mut(&mut self.metrics) {
+            Some(slot) => *slot = m,
+            None => self.metrics = Arc::new(m),
+        }
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,

@@ -118,7 +118,14 @@ pub fn comprehensive_batch(
 ) -> Result<Vec<Vec<f64>>> {
     cols.check()?;
     let n = cols.steps.len();
-    let mut out = vec![Vec::with_capacity(n); COMPREHENSIVE_NUMERIC_FIELDS.len()];
+    // One allocation per column up front (`vec![v; k]` would clone `v`, and a clone of an
+    // empty vector has no capacity: the columns would grow by doubling).
+    let mut out: Vec<Vec<f64>> = (0..COMPREHENSIVE_NUMERIC_FIELDS.len())
+        .map(|_| Vec::with_capacity(n))
+        .collect();
+    // Event messages are replaced at every step their condition holds: only the last one
+    // of each event is seen, so those that can be are written once, when the batch ends.
+    forensics.set_deferred_messages(true);
     for i in 0..n {
         forensics.record_history_for_remaining(n - i);
         let response = cols.response(i);
@@ -127,6 +134,7 @@ pub fn comprehensive_batch(
             col.push(v);
         }
     }
+    forensics.set_deferred_messages(false);
     Ok(out)
 }
 

@@ -133,6 +133,81 @@ fn batch_equals_per_step_and_snapshot_resumes() {
     assert_eq!(c.updates(), a.updates() + 1);
 }
 
+/// A batch longer than the history: the early rows keep no snapshot (the layer then writes
+/// its snapshot in place), the last ones do. Rows, events, final state and history equal
+/// per-step updates, with a reward that starts paying for length half-way (length-bias
+/// analyses, the short horizon and the record-to-record confirmation all run).
+#[test]
+fn long_batch_equals_per_step_with_a_capped_history_and_length_bias() {
+    let n = 1500usize;
+    let mut noise = crate::forensics::testing::Noise(3);
+    let steps: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let kl: Vec<f64> = (0..n).map(|_| 0.1 + 0.01 * noise.normal()).collect();
+    let coef: Vec<f64> = (0..n).map(|i| 0.2 + 0.001 * (i % 13) as f64).collect();
+    let pg: Vec<f64> = (0..n)
+        .map(|_| 0.5 * (1.0 + 0.05 * noise.normal()))
+        .collect();
+    let vg: Vec<f64> = (0..n)
+        .map(|_| 1.5 * (1.0 + 0.05 * noise.normal()))
+        .collect();
+    let am: Vec<f64> = (0..n).map(|_| 0.01 * noise.normal()).collect();
+    let asd: Vec<f64> = (0..n).map(|_| 1.0 + 0.02 * noise.normal()).collect();
+    let rl: Vec<f64> = (0..n)
+        .map(|_| (200.0 + 30.0 * noise.normal()).round())
+        .collect();
+    let rr: Vec<f64> = (0..n)
+        .map(|i| {
+            let paid = if i > n / 2 {
+                0.01 * (rl[i] - 200.0)
+            } else {
+                0.0
+            };
+            paid + 0.2 * noise.normal()
+        })
+        .collect();
+    let cols = StepColumns {
+        steps: &steps,
+        kl: Some(&kl),
+        kl_coef: Some(&coef),
+        policy_grad_norm: Some(&pg),
+        value_grad_norm: Some(&vg),
+        advantage_mean: Some(&am),
+        advantage_std: Some(&asd),
+        response_reward: Some(&rr),
+        response_length: Some(&rl),
+        ..StepColumns::default()
+    };
+    let cfg = ComprehensiveConfig {
+        history_size: 25,
+        length_bias_window: 256,
+        ..ComprehensiveConfig::default()
+    };
+    let mut a = ComprehensiveForensics::new(cfg).unwrap();
+    let rows: Vec<_> = (0..n)
+        .map(|i| a.update(cols.row(i), None, &[(rr[i], rl[i])]).numeric())
+        .collect();
+    let mut b = ComprehensiveForensics::new(cfg).unwrap();
+    let out = comprehensive_batch(&mut b, &cols).unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        for (j, v) in r.iter().enumerate() {
+            assert_eq!(
+                v.to_bits(),
+                out[j][i].to_bits(),
+                "row {i} {}",
+                COMPREHENSIVE_NUMERIC_FIELDS[j]
+            );
+        }
+    }
+    assert!(a
+        .events()
+        .events()
+        .any(|e| e.kind == "length_bias_anomaly" && e.first_step > (n / 2) as f64));
+    assert_eq!(a.layer().history().len(), 25);
+    assert!(a.layer().history() == b.layer().history());
+    assert!(a.metrics() == b.metrics());
+    assert!(to_bytes("C", &a) == to_bytes("C", &b));
+}
+
 #[test]
 fn disabled_trackers_are_absent() {
     let cfg = ComprehensiveConfig {

@@ -30,7 +30,11 @@ pub fn gradient_batch(
             check_same_len(what, steps.len(), c.len())?;
         }
     }
-    let mut cols = vec![Vec::with_capacity(steps.len()); GRADIENT_NUMERIC_FIELDS.len()];
+    // One allocation per column up front (`vec![v; k]` clones `v`, and a clone of an empty
+    // vector has no capacity: the columns would grow by doubling).
+    let mut cols: Vec<Vec<f64>> = (0..GRADIENT_NUMERIC_FIELDS.len())
+        .map(|_| Vec::with_capacity(steps.len()))
+        .collect();
     for i in 0..steps.len() {
         // Snapshots the history would drop before the batch ends are not kept.
         let cap = analyzer.config().history_size;

@@ -92,6 +92,11 @@ pub struct GradientAnalyzer {
     /// Sorted windows and balance terms kept in step with the series (not state).
     #[serde(skip)]
     derived: Derived,
+    /// Whether the fields that only a snapshot shows (the policy, value and smoothed
+    /// trends: no rule or score reads them) are left as they are, for batch rows whose
+    /// snapshot nobody keeps. Not state.
+    #[serde(skip)]
+    lean: bool,
 }
 
 impl GradientAnalyzer {
@@ -128,6 +133,7 @@ impl GradientAnalyzer {
             history: std::collections::VecDeque::new(),
             history_off: false,
             derived: Derived::default(),
+            lean: false,
             cfg,
         })
     }
@@ -147,6 +153,15 @@ impl GradientAnalyzer {
     /// which leaves every result, the final history included, as per-step updates give.
     pub fn set_history_recording(&mut self, on: bool) {
         self.history_off = !on;
+    }
+
+    /// Computes (`true`, the default) or skips the fields that only a snapshot shows: the
+    /// policy, value and exponential-smoothing trends, which no rule and no score reads.
+    /// A batch skips them for the rows whose snapshot neither this analyzer's history nor
+    /// anyone else keeps, and computes them again for the rows that are kept (the last one
+    /// included), which leaves every kept snapshot, event and score as per-step updates do.
+    pub fn set_snapshot_only_fields(&mut self, on: bool) {
+        self.lean = !on;
     }
 
     /// The latest snapshot.
@@ -314,8 +329,13 @@ impl GradientAnalyzer {
         let cfg = self.cfg;
         let short_t = self.total.last(SHORT);
         let risk_t = self.total.last(RISK);
-        let [policy_fit, value_fit, ratio_fit] =
-            trends([&self.policy, &self.value, &self.ratio], cfg.trend_window);
+        // Lean rows fit the ratio alone: `Series::trend` has the arithmetic, and so the
+        // bits, of the fused fit of the three series.
+        let [policy_fit, value_fit, ratio_fit] = if self.lean {
+            [None, None, self.ratio.trend(cfg.trend_window)]
+        } else {
+            trends([&self.policy, &self.value, &self.ratio], cfg.trend_window)
+        };
         let balance = self.derived.balance(&self.ratio);
         let floor = self.vanishing_floor();
         let m = &mut self.metrics;
@@ -329,8 +349,10 @@ impl GradientAnalyzer {
             },
             _ => short_t.and_then(stability),
         };
-        m.policy_grad_trend = policy_fit.map(|t| t.0);
-        m.value_grad_trend = value_fit.map(|t| t.0);
+        if !self.lean {
+            m.policy_grad_trend = policy_fit.map(|t| t.0);
+            m.value_grad_trend = value_fit.map(|t| t.0);
+        }
         m.ratio_trend = ratio_fit.map(|t| t.0);
         m.exploding_gradient_risk = risk_t.map(|xs| fraction(xs, |x| x > cfg.exploding_threshold));
         m.vanishing_gradient_risk = risk_t.map(|xs| fraction(xs, |x| x < floor));
@@ -357,9 +379,9 @@ impl GradientAnalyzer {
         let momentum = self.total.last(cfg.momentum_window).map(momentum);
         let change = self.total.last(CHANGE_POINT);
         let multi = self.multi_scale();
-        let smoothed = self
-            .smoothed
-            .trend(self.smoothed.len())
+        let smoothed = (!self.lean)
+            .then(|| self.smoothed.trend(self.smoothed.len()))
+            .flatten()
             .filter(|_| self.smoothed.len() >= 3);
         let m = &mut self.metrics;
         m.adaptive_explosion_risk = adaptive.map(|thr| {
@@ -369,7 +391,9 @@ impl GradientAnalyzer {
         m.momentum_instability_risk = momentum.and_then(|mo| mo.risk);
         m.gradient_acceleration = momentum.and_then(|mo| mo.acceleration);
         m.multi_scale_anomaly_risk = multi;
-        m.exponential_smoothing_trend = smoothed.map(|t| t.0);
+        if !self.lean {
+            m.exponential_smoothing_trend = smoothed.map(|t| t.0);
+        }
         let shifted = change.is_some_and(|xs| change_point(xs, cfg.change_point_sensitivity));
         // A real level shift stays visible as the window slides over it; a noise blip
         // does not: the test must hold at CHANGE_POINT_CONFIRM consecutive updates.

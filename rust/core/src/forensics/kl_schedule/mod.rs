@@ -32,7 +32,12 @@ pub fn kl_schedule_batch(
     if let Some(c) = coef {
         check_same_len("kl and kl_coef", kl.len(), c.len())?;
     }
-    let mut cols = vec![Vec::with_capacity(kl.len()); KL_NUMERIC_FIELDS.len()];
+    // One allocation per column up front (`vec![v; k]` clones `v`, and a clone of an empty
+    // vector has no capacity: the columns would grow by doubling).
+    let mut cols: Vec<Vec<f64>> = (0..KL_NUMERIC_FIELDS.len())
+        .map(|_| Vec::with_capacity(kl.len()))
+        .collect();
+    tracker.set_deferred_messages(true);
     for i in 0..kl.len() {
         // Snapshots the history would drop before the batch ends are not kept.
         let cap = tracker.config().history_size;
@@ -42,6 +47,7 @@ pub fn kl_schedule_batch(
             col.push(v);
         }
     }
+    tracker.set_deferred_messages(false);
     Ok(cols)
 }
 

@@ -228,6 +228,50 @@ fn batch_equals_per_step_and_snapshot_resumes_exactly() {
     assert_eq!(d, a);
 }
 
+/// A batch leaves each event's message empty while it holds and writes it from the event's
+/// value when the batch ends: the events, messages included, equal per-step updates, also
+/// when an event opened before the batch (per-step updates first) and one ends inside it.
+#[test]
+fn deferred_messages_equal_per_step_messages() {
+    let mut rng = Noise(21);
+    let n = 1200;
+    let mut coef = 0.2;
+    let rows: Vec<(f64, f64, f64)> = (0..n)
+        .map(|i| {
+            // A coefficient that wanders without following the KL (unresponsive, poorly
+            // adapted), a KL that jumps out of band and gets noisy for a while.
+            coef *= (0.01 * rng.normal()).exp();
+            let level = if (400..700).contains(&i) { 0.25 } else { 0.1 };
+            let noise = if (800..1000).contains(&i) { 0.08 } else { 0.01 };
+            (i as f64, level + noise * rng.normal(), coef)
+        })
+        .collect();
+    let mut a = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    run(&mut a, &rows);
+    let mut b = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    run(&mut b, &rows[..450]);
+    let (steps, kl, coefs): (Vec<f64>, Vec<f64>, Vec<f64>) = (
+        rows[450..].iter().map(|r| r.0).collect(),
+        rows[450..].iter().map(|r| r.1).collect(),
+        rows[450..].iter().map(|r| r.2).collect(),
+    );
+    kl_schedule_batch(&mut b, &steps, &kl, Some(&coefs)).unwrap();
+    assert_eq!(a, b);
+    let found = kinds(&a);
+    for kind in [
+        "kl_volatility_anomaly",
+        "target_range_anomaly",
+        "controller_responsiveness_anomaly",
+        "coef_adaptation_anomaly",
+    ] {
+        assert!(
+            found.iter().any(|k| k == kind),
+            "{kind} not raised: {found:?}"
+        );
+    }
+    assert!(b.events().events().all(|e| !e.message.is_empty()));
+}
+
 #[test]
 fn parameters_are_validated_and_drift_settings_clamped() {
     let bad = KlScheduleConfig {

@@ -122,6 +122,10 @@ pub struct KlScheduleTracker {
     /// snapshot the history would drop anyway). Not state.
     #[serde(skip)]
     history_off: bool,
+    /// Whether messages that can be rebuilt from their event's value are left empty until
+    /// [`KlScheduleTracker::set_deferred_messages`] turns this off. Not state.
+    #[serde(skip)]
+    defer_messages: bool,
 }
 
 impl KlScheduleTracker {
@@ -169,6 +173,7 @@ impl KlScheduleTracker {
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: VecDeque::new(),
             history_off: false,
+            defer_messages: false,
             cfg,
         })
     }
@@ -188,6 +193,20 @@ impl KlScheduleTracker {
     /// which leaves every result, the final history included, as per-step updates give.
     pub fn set_history_recording(&mut self, on: bool) {
         self.history_off = !on;
+    }
+
+    /// Defers (or, with `false`, completes) the formatting of finding messages that depend
+    /// only on the finding's value: while deferred they are stored empty, and turning it off
+    /// writes each event's message from its value, the text per-step updates leave. A batch
+    /// path defers for its whole length: an event's message is replaced at every step it
+    /// holds, so only the last one is ever read.
+    pub fn set_deferred_messages(&mut self, on: bool) {
+        if self.defer_messages && !on {
+            let cfg = self.cfg;
+            self.events
+                .fill_empty_messages(|kind, value| findings::keyed_message(kind, value, &cfg));
+        }
+        self.defer_messages = on;
     }
 
     /// The latest snapshot.

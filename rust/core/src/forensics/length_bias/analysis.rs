@@ -81,11 +81,72 @@ pub(super) fn ranks(xs: &[f64]) -> Vec<f64> {
     ranks_in_order(xs, &order(xs))
 }
 
-/// Indices of `xs` in ascending order.
+/// Indices of `xs` in ascending order (`total_cmp`; the order within a run of equal values
+/// is unspecified, which nothing downstream sees: tied values share one average rank).
+///
+/// Sorts (key, index) pairs rather than indices compared through `xs`: the key is the bit
+/// pattern that orders as `total_cmp` does. Windows of the usual size go through a radix
+/// sort (a byte per pass, passes in which every key has the same byte skipped: integer
+/// token counts differ only in their top bytes), which costs a few linear passes where a
+/// comparison sort pays log n mispredicted comparisons per value.
 fn order(xs: &[f64]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..xs.len()).collect();
-    idx.sort_unstable_by(|&a, &b| xs[a].total_cmp(&xs[b]));
-    idx
+    let mut keyed: Vec<(u64, u32)> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (total_order_key(x), i as u32))
+        .collect();
+    if keyed.len() >= RADIX_FROM && keyed.len() <= u32::MAX as usize {
+        radix_sort(&mut keyed);
+    } else {
+        keyed.sort_unstable();
+    }
+    keyed.into_iter().map(|(_, i)| i as usize).collect()
+}
+
+/// Below this many values a comparison sort is as fast as the radix sort's passes.
+const RADIX_FROM: usize = 128;
+
+/// Least-significant-byte-first radix sort of `v` by key (stable within a pass; skips the
+/// bytes on which all keys agree). One pass over the keys counts every byte.
+fn radix_sort(v: &mut Vec<(u64, u32)>) {
+    let mut counts = [[0u32; 256]; 8];
+    let (mut and, mut or) = (u64::MAX, 0u64);
+    for &(k, _) in v.iter() {
+        and &= k;
+        or |= k;
+        for (byte, c) in counts.iter_mut().enumerate() {
+            c[((k >> (8 * byte)) & 0xff) as usize] += 1;
+        }
+    }
+    // Bits that differ between some keys; a byte without any needs no pass.
+    let varying = and ^ or;
+    let mut buf = vec![(0u64, 0u32); v.len()];
+    for (byte, count) in counts.iter().enumerate() {
+        let shift = 8 * byte;
+        if (varying >> shift) & 0xff == 0 {
+            continue;
+        }
+        let mut start = [0u32; 256];
+        let mut sum = 0;
+        for (s, &c) in start.iter_mut().zip(count) {
+            *s = sum;
+            sum += c;
+        }
+        for &e in v.iter() {
+            let b = ((e.0 >> shift) & 0xff) as usize;
+            buf[start[b] as usize] = e;
+            start[b] += 1;
+        }
+        std::mem::swap(v, &mut buf);
+    }
+}
+
+/// A key whose unsigned order is `f64::total_cmp`'s (the transformation `total_cmp` itself
+/// applies, made unsigned by flipping the sign bit).
+#[inline]
+fn total_order_key(x: f64) -> u64 {
+    let bits = x.to_bits() as i64;
+    ((bits ^ (((bits >> 63) as u64) >> 1) as i64) as u64) ^ (1 << 63)
 }
 
 /// [`ranks`] given the ascending `idx` of `xs`.
@@ -113,21 +174,25 @@ fn quartiles(l: &[f64], r: &[f64], sorted: &[f64]) -> Vec<Quartile> {
         .iter()
         .map(|&q| interpolate_sorted(sorted, q).unwrap_or(f64::NAN))
         .collect();
+    // Every length lies in [edges[0], edges[4]] (they are its minimum and maximum), and the
+    // bins partition that range, so a length's bin is the number of inner edges at or below
+    // it: one pass instead of one per bin. Each bin still sums its records in arrival
+    // order, so the sums are those of a pass per bin, bit for bit.
+    let mut acc = [(0usize, 0.0f64, 0.0f64); 4];
+    for (&x, &y) in l.iter().zip(r) {
+        let bin =
+            usize::from(edges[1] <= x) + usize::from(edges[2] <= x) + usize::from(edges[3] <= x);
+        let a = &mut acc[bin];
+        a.0 += 1;
+        a.1 += y;
+        a.2 += x;
+    }
     (0..4)
         .map(|q| {
-            let (lo, hi) = (edges[q], edges[q + 1]);
-            let inside = |x: f64| x >= lo && (x < hi || (q == 3 && x <= hi));
-            let (mut n, mut sr, mut sl) = (0usize, 0.0, 0.0);
-            for (x, y) in l.iter().zip(r) {
-                if inside(*x) {
-                    n += 1;
-                    sr += y;
-                    sl += x;
-                }
-            }
+            let (n, sr, sl) = acc[q];
             Quartile {
-                length_min: lo,
-                length_max: hi,
+                length_min: edges[q],
+                length_max: edges[q + 1],
                 mean_reward: (n > 0).then(|| sr / n as f64),
                 mean_length: (n > 0).then(|| sl / n as f64),
                 count: n,
@@ -175,9 +240,9 @@ fn patterns(m: &LengthBiasMetrics, sorted_l: &[f64], r: &[f64], baseline: f64) -
     }
     let range = r.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
         - r.iter().cloned().fold(f64::INFINITY, f64::min);
-    let mut distinct = sorted_l.to_vec();
-    distinct.dedup();
-    if range > 0.0 && distinct.len() <= 3 {
+    // Distinct lengths (as `dedup` counts them), counted only as far as the rule needs.
+    let few_distinct = sorted_l.windows(2).filter(|w| w[0] != w[1]).take(3).count() < 3;
+    if range > 0.0 && few_distinct {
         out.push("Reward concentrated on narrow length range".to_string());
     }
     out
@@ -205,4 +270,107 @@ fn recommendations(severity: f64, m: &LengthBiasMetrics) -> Vec<String> {
         out.push("ODIN heuristics suggest reward hacking; audit tokenizer configuration.".into());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The previous implementations, kept as the reference the faster ones must equal.
+    fn order_by_index(xs: &[f64]) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..xs.len()).collect();
+        idx.sort_unstable_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+        idx
+    }
+
+    fn quartiles_per_bin(l: &[f64], r: &[f64], sorted: &[f64]) -> Vec<Quartile> {
+        let edges: Vec<f64> = [0.0, 0.25, 0.5, 0.75, 1.0]
+            .iter()
+            .map(|&q| interpolate_sorted(sorted, q).unwrap_or(f64::NAN))
+            .collect();
+        (0..4)
+            .map(|q| {
+                let (lo, hi) = (edges[q], edges[q + 1]);
+                let inside = |x: f64| x >= lo && (x < hi || (q == 3 && x <= hi));
+                let (mut n, mut sr, mut sl) = (0usize, 0.0, 0.0);
+                for (x, y) in l.iter().zip(r) {
+                    if inside(*x) {
+                        n += 1;
+                        sr += y;
+                        sl += x;
+                    }
+                }
+                Quartile {
+                    length_min: lo,
+                    length_max: hi,
+                    mean_reward: (n > 0).then(|| sr / n as f64),
+                    mean_length: (n > 0).then(|| sl / n as f64),
+                    count: n,
+                }
+            })
+            .collect()
+    }
+
+    fn distinct(sorted: &[f64]) -> usize {
+        let mut d = sorted.to_vec();
+        d.dedup();
+        d.len()
+    }
+
+    proptest! {
+        /// Sorted values, tie-averaged ranks, quartile bins and the distinct count equal
+        /// the straightforward versions bit for bit, ties and signed zeros included.
+        #[test]
+        fn fast_paths_equal_the_reference(
+            pairs in prop::collection::vec(
+                (prop::sample::select(vec![-0.0, 0.0, 1.0, 2.0, 3.5, 300.0, -7.0, 1e300]),
+                 -5.0f64..5.0),
+                1..400,
+            ),
+            noise in prop::collection::vec(0.0f64..1000.0, 400),
+            use_noise in any::<bool>(),
+        ) {
+            let l: Vec<f64> = pairs
+                .iter()
+                .zip(&noise)
+                .map(|(p, z)| if use_noise { p.0 + z } else { p.0 })
+                .collect();
+            let r: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+            let (fast, slow) = (order(&l), order_by_index(&l));
+            let sorted = |o: &[usize]| o.iter().map(|&i| l[i].to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(sorted(&fast), sorted(&slow));
+            let fast_ranks: Vec<u64> =
+                ranks_in_order(&l, &fast).iter().map(|x| x.to_bits()).collect();
+            let slow_ranks: Vec<u64> =
+                ranks_in_order(&l, &slow).iter().map(|x| x.to_bits()).collect();
+            prop_assert_eq!(fast_ranks, slow_ranks);
+            let sorted_l: Vec<f64> = fast.iter().map(|&i| l[i]).collect();
+            prop_assert_eq!(quartiles(&l, &r, &sorted_l), quartiles_per_bin(&l, &r, &sorted_l));
+            let few = sorted_l.windows(2).filter(|w| w[0] != w[1]).take(3).count() < 3;
+            prop_assert_eq!(few, distinct(&sorted_l) <= 3);
+        }
+    }
+
+    #[test]
+    fn total_order_key_orders_as_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -0.0,
+            0.0,
+            1e-300,
+            1.0,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(
+                total_order_key(w[0]) < total_order_key(w[1]),
+                "{} {}",
+                w[0],
+                w[1]
+            );
+        }
+    }
 }

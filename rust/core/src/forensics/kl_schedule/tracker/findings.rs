@@ -44,13 +44,7 @@ impl KlScheduleTracker {
                 },
                 v,
                 Some(scale),
-                self.message("kl_volatility_anomaly", v, || {
-                    format!(
-                        "KL volatility {} exceeds the band half-width {}",
-                        Fixed::<4>(v),
-                        Fixed::<4>(scale)
-                    )
-                }),
+                self.message("kl_volatility_anomaly", v),
             ));
         }
         // A run's KL starts far from its target (near 0 for a fresh policy): the band rule
@@ -70,14 +64,7 @@ impl KlScheduleTracker {
                 },
                 t,
                 Some(0.5),
-                self.message("target_range_anomaly", t, || {
-                    format!(
-                        "KL in target range [{}, {}] only {}% of the recent samples",
-                        Fixed::<4>(self.cfg.band_low()),
-                        Fixed::<4>(self.cfg.band_high()),
-                        Fixed::<1>(100.0 * t)
-                    )
-                }),
+                self.message("target_range_anomaly", t),
             ));
         }
         self.controller_findings(&mut out);
@@ -101,9 +88,7 @@ impl KlScheduleTracker {
                     // The value is r only when positive (the stopped-controller finding of this
                     // kind has value 0), so only then does it key the message.
                     if r > 0.0 {
-                        self.message("controller_responsiveness_anomaly", r, || {
-                            responsiveness_message(r, window)
-                        })
+                        self.message("controller_responsiveness_anomaly", r)
                     } else {
                         responsiveness_message(r, window)
                     },
@@ -130,12 +115,7 @@ impl KlScheduleTracker {
                 Severity::Warning,
                 o,
                 Some(OVERSHOOT_LIMIT),
-                self.message("controller_overshoot_anomaly", o, || {
-                    format!(
-                        "KL overshot the band by {} of the target after crossing it",
-                        Fixed::<3>(o)
-                    )
-                }),
+                self.message("controller_overshoot_anomaly", o),
             ));
         }
         if let Some(o) = m.controller_oscillation.filter(|&o| o > OSCILLATION_LIMIT) {
@@ -144,13 +124,7 @@ impl KlScheduleTracker {
                 Severity::Warning,
                 o,
                 Some(OSCILLATION_LIMIT),
-                self.message("controller_oscillation_anomaly", o, || {
-                    format!(
-                        "KL swings across the band: {} sign changes of the error per \
-                         sample over the last {window} samples",
-                        Fixed::<3>(o)
-                    )
-                }),
+                self.message("controller_oscillation_anomaly", o),
             ));
         }
         if w.kind == ControllerKind::Adaptive {
@@ -160,27 +134,27 @@ impl KlScheduleTracker {
                     Severity::Warning,
                     q,
                     Some(ADAPTATION_LIMIT),
-                    self.message("coef_adaptation_anomaly", q, || {
-                        format!(
-                            "KL coefficient changes do not follow the KL error: quality \
-                             {} over the last {SHORT_WINDOW} samples",
-                            Fixed::<3>(q)
-                        )
-                    }),
+                    self.message("coef_adaptation_anomaly", q),
                 ));
             }
         }
     }
 
     /// The message of a finding of `kind` whose text depends only on its `value` (and the
-    /// configuration). While the condition holds, the open event of that kind keeps the
-    /// last message and value; when the value is unchanged (the controller analysis is
-    /// refreshed only every few samples) that message is reused rather than formatted again,
-    /// formatting being most of what a step costs while a condition holds.
-    fn message(&self, kind: &str, value: f64, make: impl FnOnce() -> String) -> String {
+    /// configuration): see [`keyed_message`]. While the condition holds, the open event of
+    /// that kind keeps the last message and value; when the value is unchanged (the
+    /// controller analysis is refreshed only every few samples) that message is reused
+    /// rather than formatted again, formatting being most of what a step costs while a
+    /// condition holds. While messages are deferred (a batch, see
+    /// [`KlScheduleTracker::set_deferred_messages`]) it is left empty, to be rebuilt from the
+    /// event's value once the batch ends: only the last message of each event is ever seen.
+    fn message(&self, kind: &str, value: f64) -> String {
+        if self.defer_messages {
+            return String::new();
+        }
         match self.events.active().find(|e| e.kind == kind) {
             Some(e) if e.value.to_bits() == value.to_bits() => e.message.clone(),
-            _ => make(),
+            _ => keyed_message(kind, value, &self.cfg),
         }
     }
 
@@ -223,6 +197,43 @@ impl KlScheduleTracker {
                 "KL drift severity increasing".to_string(),
             ));
         }
+    }
+}
+
+/// The text of a finding of `kind` with value `v`, for the kinds whose message depends only
+/// on the value and the configuration (the controller-responsiveness one when its value is
+/// the positive correlation); the same words and digits as formatting it at the step.
+pub(super) fn keyed_message(kind: &str, v: f64, cfg: &KlScheduleConfig) -> String {
+    let window = cfg.controller_window;
+    match kind {
+        "kl_volatility_anomaly" => format!(
+            "KL volatility {} exceeds the band half-width {}",
+            Fixed::<4>(v),
+            Fixed::<4>(cfg.kl_scale())
+        ),
+        "target_range_anomaly" => format!(
+            "KL in target range [{}, {}] only {}% of the recent samples",
+            Fixed::<4>(cfg.band_low()),
+            Fixed::<4>(cfg.band_high()),
+            Fixed::<1>(100.0 * v)
+        ),
+        "controller_responsiveness_anomaly" => responsiveness_message(v, window),
+        "controller_overshoot_anomaly" => format!(
+            "KL overshot the band by {} of the target after crossing it",
+            Fixed::<3>(v)
+        ),
+        "controller_oscillation_anomaly" => format!(
+            "KL swings across the band: {} sign changes of the error per sample over the \
+             last {window} samples",
+            Fixed::<3>(v)
+        ),
+        "coef_adaptation_anomaly" => format!(
+            "KL coefficient changes do not follow the KL error: quality {} over the last \
+             {SHORT_WINDOW} samples",
+            Fixed::<3>(v)
+        ),
+        // Every caller passes one of the kinds above.
+        _ => String::new(),
     }
 }
 
