@@ -367,6 +367,18 @@ def test_history_size_caps_memory():
     gaps=st.lists(st.integers(1, 1000), min_size=60, max_size=60),
 )
 def test_window_statistics_match_references(rows, dw, gaps):
+    _check_window_statistics(rows, dw, gaps)
+
+
+def test_volatility_is_exact_after_a_large_value_leaves():
+    """Found by Hypothesis: sliding sums kept a residue of 3e-9 in the volatility of ten tiny
+    means once 1.0 had left the window; the short window is now summed afresh."""
+    rows = [(0.0, 1.0, []), (1.0, 1.0, []), (0.04916976983325072, 1.0, [])] + [(0.0, 1.0, [])] * 9
+    rows.append((1.1754943508222875e-38, 1.0, []))
+    _check_window_statistics(rows, 4, [1] * 60)
+
+
+def _check_window_statistics(rows, dw, gaps):
     t = AdvantageStatisticsTracker(distribution_window=dw, trend_window=8)
     steps = np.cumsum(gaps).astype(float)
     means, stds, samples = [], [], []

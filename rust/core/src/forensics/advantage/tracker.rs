@@ -27,7 +27,7 @@ use super::config::AdvantageConfig;
 use super::metrics::{AdvantageMetrics, PERCENTILES};
 use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
-use crate::forensics::small::weighted_score;
+use crate::forensics::small::{self, weighted_score, Tail};
 use crate::state::{invalid, Validate};
 use crate::stats::{Ring, RollingMoments, RollingQuantile};
 use crate::trend::RollingTrend;
@@ -96,7 +96,10 @@ pub struct AdvantageTracker {
     finite_stds: u64,
     mean_window: Ring,
     std_window: Ring,
-    means_short: RollingMoments,
+    /// The last means behind bias and volatility, summed afresh each update: at 10 values
+    /// a two-pass mean and std is exact and cheap, where sliding sums keep a residue of
+    /// every large value that passed through (a volatility of 3e-9 after zeros).
+    means_short: Tail,
     means_risk: RollingMoments,
     stds_short: RollingMoments,
     stds_risk: RollingMoments,
@@ -132,7 +135,7 @@ impl AdvantageTracker {
             finite_stds: 0,
             mean_window: Ring::new(cfg.window_size),
             std_window: Ring::new(cfg.window_size),
-            means_short: RollingMoments::new(SHORT_WINDOW, None)?,
+            means_short: Tail::new(SHORT_WINDOW),
             means_risk: RollingMoments::new(RISK_WINDOW, None)?,
             stds_short: RollingMoments::new(SHORT_WINDOW, None)?,
             stds_risk: RollingMoments::new(RISK_WINDOW, None)?,
@@ -268,7 +271,7 @@ impl AdvantageTracker {
     fn ingest_mean(&mut self, step: f64, x: f64) {
         self.finite_means += 1;
         self.mean_window.push(x);
-        self.means_short.update(x);
+        self.means_short.push(x);
         self.means_risk.update(x);
         self.mean_trend.update(step, x);
         self.mean_trend_steps.push(step);
@@ -328,8 +331,10 @@ impl AdvantageTracker {
         let fit = self.mean_trend.fit();
         self.mean_trend_r2 = fit.and_then(|f| f.r2);
         let m = &mut self.metrics;
-        m.advantage_bias = self.means_short.mean().map(f64::abs);
-        m.advantage_volatility = self.means_short.std(1);
+        let short = (self.means_short.len() == SHORT_WINDOW)
+            .then(|| self.means_short.last(SHORT_WINDOW));
+        m.advantage_bias = short.and_then(small::mean).map(f64::abs);
+        m.advantage_volatility = short.and_then(|w| small::std(w, 1));
         m.advantage_bias_risk = self.means_risk.mean().map(|b| (b.abs() / bt).min(1.0));
         m.advantage_scale_stability = cv(&self.stds_short).map(|c| (1.0 - c).max(0.0));
         m.advantage_scale_risk = cv(&self.stds_risk).map(|c| (c / st).min(1.0));
@@ -623,8 +628,8 @@ impl Validate for AdvantageTracker {
         ] {
             r.validate()?;
         }
+        self.means_short.validate()?;
         for m in [
-            &self.means_short,
             &self.means_risk,
             &self.stds_short,
             &self.stds_risk,
