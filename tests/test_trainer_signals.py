@@ -101,7 +101,8 @@ def test_bad_arguments_are_clear_errors() -> None:
         TrainerSignalsTracker().update(1, entropy=[1.0])
     f = ComprehensivePPOForensics()
     with pytest.raises(ValueError, match="enable_trainer_signals"):
-        f.update(1, frac_reward_zero_std=0.5)
+        f.update(1, kl=0.1, frac_reward_zero_std=0.5)
+    assert f.total_updates == 0  # refused whole, not half-applied
 
 
 def test_live_forensics_monitor_path_and_diagnosis() -> None:

@@ -120,8 +120,8 @@ class ComprehensivePPOForensics:
                 checked.append("grad_norm")
             self._signals = TrainerSignalsTracker(kl_scale, event_release=event_release,
                                                   max_events=max_events, checked=checked)
-        self._first_step: float | None = None
-        self._last_step: float | None = None
+        self._first_step: Any = None
+        self._last_step: Any = None
 
     # --- updates ---------------------------------------------------------------------
 
@@ -157,47 +157,17 @@ class ComprehensivePPOForensics:
         The keyword-only arguments feed the trainer-signal rules (``enable_trainer_signals``):
         the share of prompt groups without reward variance, the share of truncated
         completions, the mean completion length and the per-function reward means."""
-        if response_data is None and response_reward is None and not self._pending[0]:
-            # The common live-training call (no response record) goes to the core directly.
-            m = self._core.update(
-                step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
-                value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
-                advantage_max, advantage_median,
-                advantage_samples=None if advantage_samples is None else _samples(advantage_samples),
-            )
-        else:
-            m = self._update_rldk(
-                step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
-                value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
-                advantage_max, advantage_median, advantage_samples, response_data,
-                response_length, response_text, response_reward,
-            )
-        if self._first_step is None:
-            self._first_step = float(step)
-        self._last_step = float(step)
-        if self._signals is not None:
-            self._signals.update(
-                step, kl, entropy, reward_mean, reward_std,
-                total_grad_norm if total_grad_norm is not None else policy_grad_norm,
-                frac_reward_zero_std, truncation_rate, response_length_mean, reward_components,
-            )
-        elif (frac_reward_zero_std, truncation_rate, response_length_mean, reward_components) != (
-            None, None, None, None
+        signals = self._signals
+        if signals is None and (
+            frac_reward_zero_std is not None or truncation_rate is not None
+            or response_length_mean is not None or reward_components is not None
         ):
+            # Refused before anything is updated: a call either counts fully or not at all.
             raise ValueError(
                 "frac_reward_zero_std, truncation_rate, response_length_mean and "
                 "reward_components feed the trainer-signal rules: pass "
                 "enable_trainer_signals=True to ComprehensivePPOForensics"
             )
-        return m
-
-    def _update_rldk(
-        self, step: Any, kl: Any, kl_coef: Any, entropy: Any, reward_mean: Any, reward_std: Any,
-        policy_grad_norm: Any, value_grad_norm: Any, total_grad_norm: Any, advantage_mean: Any,
-        advantage_std: Any, advantage_min: Any, advantage_max: Any, advantage_median: Any,
-        advantage_samples: Any, response_data: Any, response_length: Any, response_text: Any,
-        response_reward: Any,
-    ) -> ComprehensivePPOMetrics:
         if response_data is None and not self._pending[0] and (
             response_reward is None or response_length is not None
         ):
@@ -207,7 +177,7 @@ class ComprehensivePPOForensics:
                 self._reader.given_lengths += 1
                 if self._reader.text_lengths:
                     self._reader.warn_if_mixed()
-            return self._core.update(
+            m = self._core.update(
                 step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
                 value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
                 advantage_max, advantage_median,
@@ -215,6 +185,34 @@ class ComprehensivePPOForensics:
                 response_reward=response_reward,
                 response_length=response_length if response_reward is not None else None,
             )
+        else:
+            m = self._update_with_responses(
+                step, kl, kl_coef, entropy, reward_mean, reward_std, policy_grad_norm,
+                value_grad_norm, total_grad_norm, advantage_mean, advantage_std, advantage_min,
+                advantage_max, advantage_median, advantage_samples, response_data,
+                response_length, response_text, response_reward,
+            )
+        if signals is not None:
+            signals.update(
+                step, kl, entropy, reward_mean, reward_std,
+                total_grad_norm if total_grad_norm is not None else policy_grad_norm,
+                frac_reward_zero_std, truncation_rate, response_length_mean, reward_components,
+            )
+        # The run's first and last step, for the diagnosis horizon (converted when asked).
+        if self._first_step is None:
+            self._first_step = step
+        self._last_step = step
+        return m
+
+    def _update_with_responses(
+        self, step: Any, kl: Any, kl_coef: Any, entropy: Any, reward_mean: Any, reward_std: Any,
+        policy_grad_norm: Any, value_grad_norm: Any, total_grad_norm: Any, advantage_mean: Any,
+        advantage_std: Any, advantage_min: Any, advantage_max: Any, advantage_median: Any,
+        advantage_samples: Any, response_data: Any, response_length: Any, response_text: Any,
+        response_reward: Any,
+    ) -> ComprehensivePPOMetrics:
+        """The slow path of :meth:`update`: response payloads (texts, dicts, lists) and
+        records pending from the constructor."""
         rewards, lengths = self._reader.records(response_data)
         r1, l1 = self._reader.single(response_reward, response_length, response_text)
         rewards += r1
@@ -359,7 +357,10 @@ class ComprehensivePPOForensics:
         logged rows before it and the earliest of those (``summary`` reads like
         "kl_spike at 61, preceded by grad_norm_explosion at 27")."""
         first, last, n = self._first_step, self._last_step, self.total_updates
-        stride = (last - first) / (n - 1) if first is not None and last is not None and n > 1 else 1.0
+        stride = (
+            (float(last) - float(first)) / (n - 1)
+            if first is not None and last is not None and n > 1 else 1.0
+        )
         events: list[dict[str, Any]] = [dict(e) for e in self.get_anomalies()]
         return diagnose(events, DIAGNOSIS_ROWS * (stride if stride > 0 else 1.0))
 
