@@ -264,6 +264,15 @@ impl SortedTail {
         s[j] = x;
     }
 
+    /// The newest `min(k, len)` values of `tail` in ascending order (all of them before the
+    /// tail holds `k`); `tail` must be the one this follows.
+    pub fn sorted_so_far(&mut self, tail: &Tail, k: usize) -> &[f64] {
+        if !self.in_step(tail, k) {
+            self.rebuild(tail, k);
+        }
+        &self.sorted
+    }
+
     /// The newest `k` values of `tail` in ascending order, once it holds `k`; `tail` must be
     /// the one this follows.
     pub fn sorted(&mut self, tail: &Tail, k: usize) -> Option<&[f64]> {

@@ -331,8 +331,8 @@ impl AdvantageTracker {
         let fit = self.mean_trend.fit();
         self.mean_trend_r2 = fit.and_then(|f| f.r2);
         let m = &mut self.metrics;
-        let short = (self.means_short.len() == SHORT_WINDOW)
-            .then(|| self.means_short.last(SHORT_WINDOW));
+        let short =
+            (self.means_short.len() == SHORT_WINDOW).then(|| self.means_short.last(SHORT_WINDOW));
         m.advantage_bias = short.and_then(small::mean).map(f64::abs);
         m.advantage_volatility = short.and_then(|w| small::std(w, 1));
         m.advantage_bias_risk = self.means_risk.mean().map(|b| (b.abs() / bt).min(1.0));

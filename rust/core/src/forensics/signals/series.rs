@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::forensics::small::Tail;
+use crate::forensics::small::{SortedTail, Tail};
 use crate::state::{invalid, Validate};
 
 /// Values kept per signal: the longest window a rule reads.
@@ -38,9 +38,10 @@ pub struct Series {
 }
 
 /// The newest `window` values in ascending order: derived from the series' values (rebuilt
-/// whenever out of step, e.g. after a restore), so it is neither saved nor compared.
+/// whenever out of step, e.g. after a restore), so it is neither saved nor compared. A
+/// [`SortedTail`] moves one value per push with branch-free compares and blends.
 #[derive(Debug, Clone, Default)]
-struct SortedWindow(Vec<f64>);
+struct SortedWindow(SortedTail);
 
 impl PartialEq for SortedWindow {
     fn eq(&self, _: &Self) -> bool {
@@ -209,34 +210,14 @@ impl Series {
         }
     }
 
-    fn sorted_in_step(&self) -> bool {
-        self.sorted.0.len() == self.values.len().min(self.window)
-    }
-
-    fn rebuild_sorted(&mut self) {
-        let v = &mut self.sorted.0;
-        v.clear();
-        v.extend_from_slice(self.values.last(self.window));
-        v.sort_unstable_by(f64::total_cmp);
-    }
-
     /// Appends a finite value logged at `step`.
     pub fn push(&mut self, step: f64, x: f64) {
         debug_assert!(x.is_finite());
         if self.window > 0 {
-            if !self.sorted_in_step() {
-                self.rebuild_sorted();
-            }
-            let v = &mut self.sorted.0;
-            if v.len() == self.window {
-                let old = self.values.last(self.window)[0];
-                let at = v.partition_point(|&y| y < old);
-                v.remove(at);
-            }
-            let at = v.partition_point(|&y| y < x);
-            v.insert(at, x);
+            self.sorted.0.push(&mut self.values, self.window, x);
+        } else {
+            self.values.push(x);
         }
-        self.values.push(x);
         self.steps.push(step);
         if self.level.is_none() {
             self.early.push(x);
@@ -302,10 +283,7 @@ impl Series {
         if self.window == 0 || self.values.len() < min.max(1) {
             return None;
         }
-        if !self.sorted_in_step() {
-            self.rebuild_sorted();
-        }
-        let v = &self.sorted.0;
+        let v = self.sorted.0.sorted_so_far(&self.values, self.window);
         let n = v.len();
         let median = if n % 2 == 1 {
             v[n / 2]
@@ -351,10 +329,7 @@ impl Series {
         if self.window == 0 || self.values.len() < min.max(1) {
             return None;
         }
-        if !self.sorted_in_step() {
-            self.rebuild_sorted();
-        }
-        let v = &self.sorted.0;
+        let v = self.sorted.0.sorted_so_far(&self.values, self.window);
         let n = v.len();
         Some(if n % 2 == 1 {
             v[n / 2]
