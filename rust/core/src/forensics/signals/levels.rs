@@ -35,25 +35,38 @@ const AGO: usize = 20;
 /// Least values in the spike window before the spike rules judge.
 const SPIKE_MIN: usize = 20;
 
-/// Robust z-score of `x` against the series' sorted window (its newest `spike_window`
-/// values, taken before `x` is pushed), with the spread floored at `floor` and at `rel` ×
-/// |median|: a signal that was nearly constant does not turn every wobble into a spike.
-pub fn spike_z(s: &mut Series, x: f64, z: f64, floor: f64, rel: f64) -> Option<(f64, f64)> {
-    // The spread is at least the floors, so a value within z floors of the median cannot
-    // be a spike: the MAD is computed only past that.
-    let m = s.window_median(SPIKE_MIN)?;
-    if x - m < z * floor.max(rel * m.abs()) {
+/// Robust z-score of `x` against the newest `window` values of `s` (taken before `x` is
+/// pushed), with the spread floored at `floor` and at `rel` × |median|: a signal that was
+/// nearly constant does not turn every wobble into a spike.
+pub fn spike_z(
+    s: &Series,
+    x: f64,
+    window: usize,
+    z: f64,
+    floor: f64,
+    rel: f64,
+) -> Option<(f64, f64)> {
+    // A spike needs x − m ≥ z·σ with σ ≥ floor and σ ≥ rel·|m|, so the median m is at most
+    // x − z·floor, and (when m ≥ 0) at most x / (1 + z·rel); a negative m is below any
+    // non-negative bound. That needs at least half the window at or below the bound:
+    // counted first (one compare per value), the median and MAD computed only when it holds.
+    let xs = s.last(window);
+    if xs.len() < SPIKE_MIN {
         return None;
     }
-    let l = s.robust_window(SPIKE_MIN)?;
+    let bar = (x - z * floor).min((x / (1.0 + z * rel)).max(0.0));
+    if 2 * xs.iter().filter(|&&v| v <= bar).count() < xs.len() {
+        return None;
+    }
+    let l = s.robust_last(window, SPIKE_MIN)?;
     let sigma = l.sigma.max(floor).max(rel * l.median.abs());
     Some(((x - l.median) / sigma, l.median))
 }
 
 /// KL spike (before `x` is pushed): a value `spike_z` robust σ above the recent median.
-pub fn kl_spike(cfg: &SignalConfig, kl: &mut Series, x: f64, out: &mut Vec<Finding>) {
+pub fn kl_spike(cfg: &SignalConfig, kl: &Series, x: f64, out: &mut Vec<Finding>) {
     let floor = cfg.kl_scale.noise_floor();
-    if let Some((z, m)) = spike_z(kl, x, cfg.spike_z, floor, 0.1) {
+    if let Some((z, m)) = spike_z(kl, x, cfg.spike_window, cfg.spike_z, floor, 0.1) {
         if z >= cfg.spike_z {
             out.push(Finding::new(
                 "kl_spike",
@@ -114,9 +127,9 @@ pub fn kl_blowup(cfg: &SignalConfig, kl: &Series, out: &mut Vec<Finding>) {
 }
 
 /// Gradient-norm spike on the log scale (before `ln x` is pushed).
-pub fn grad_spike(cfg: &SignalConfig, log_grad: &mut Series, x: f64, out: &mut Vec<Finding>) {
+pub fn grad_spike(cfg: &SignalConfig, log_grad: &Series, x: f64, out: &mut Vec<Finding>) {
     // A 5% floor on the log spread: a norm that barely moved does not make 1.3x a spike.
-    if let Some((z, m)) = spike_z(log_grad, x.ln(), cfg.spike_z, 0.05, 0.0) {
+    if let Some((z, m)) = spike_z(log_grad, x.ln(), cfg.spike_window, cfg.spike_z, 0.05, 0.0) {
         if z >= cfg.spike_z {
             out.push(Finding::new(
                 "grad_norm_spike",

@@ -122,12 +122,11 @@ impl SignalTracker {
     pub fn with_checked(cfg: SignalConfig, checked: u16) -> Result<Self> {
         let cfg = cfg.validated()?;
         let s = || Series::new(cfg.baseline_rows);
-        let spiky = || Series::with_window(cfg.baseline_rows, cfg.spike_window);
         Ok(SignalTracker {
             updates: 0,
             checked,
             nonfinite: 0,
-            kl: spiky(),
+            kl: s(),
             log_kl: s(),
             kl_seen: 0,
             kl_early_slope: None,
@@ -135,7 +134,7 @@ impl SignalTracker {
             reward: s(),
             reward_std: s(),
             grad: s(),
-            log_grad: spiky(),
+            log_grad: s(),
             zero_std: s(),
             truncation: s(),
             length: s(),
@@ -212,7 +211,7 @@ impl SignalTracker {
         let fin = |v: Option<f64>| v.filter(|x| x.is_finite());
         let cfg = self.cfg;
         if let Some(x) = fin(input.kl) {
-            levels::kl_spike(&cfg, &mut self.kl, x, &mut out);
+            levels::kl_spike(&cfg, &self.kl, x, &mut out);
             self.kl.push(step, x);
             if x > 0.0 {
                 self.log_kl.push(step, x.ln());
@@ -225,7 +224,7 @@ impl SignalTracker {
         }
         if let Some(x) = fin(input.grad_norm).filter(|&x| x >= 0.0) {
             if x > 0.0 {
-                levels::grad_spike(&cfg, &mut self.log_grad, x, &mut out);
+                levels::grad_spike(&cfg, &self.log_grad, x, &mut out);
                 self.log_grad.push(step, x.ln());
             }
             self.grad.push(step, x);

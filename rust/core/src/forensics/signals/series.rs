@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::forensics::small::{SortedTail, Tail};
+use crate::forensics::small::Tail;
 use crate::state::{invalid, Validate};
 
 /// Values kept per signal: the longest window a rule reads.
@@ -30,50 +30,6 @@ pub struct Series {
     early: Vec<f64>,
     level: Option<Level>,
     baseline_rows: usize,
-    /// Length of the sorted window (0: none), for signals whose spike rule reads the
-    /// median and MAD of their last values at every step.
-    window: usize,
-    #[serde(skip)]
-    sorted: SortedWindow,
-}
-
-/// The newest `window` values in ascending order: derived from the series' values (rebuilt
-/// whenever out of step, e.g. after a restore), so it is neither saved nor compared. A
-/// [`SortedTail`] moves one value per push with branch-free compares and blends.
-#[derive(Debug, Clone, Default)]
-struct SortedWindow(SortedTail);
-
-impl PartialEq for SortedWindow {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-/// Median absolute deviation from `m` (the median) of ascending `v`: the deviations below
-/// and above `m` are each already in order, so a merge walk finds the middle ones without
-/// sorting.
-fn mad_sorted(v: &[f64], m: f64) -> f64 {
-    let n = v.len();
-    let p = v.partition_point(|&x| x < m);
-    let (mut i, mut j) = (p, p);
-    let (want_lo, want_hi) = ((n - 1) / 2, n / 2);
-    let mut lo = 0.0;
-    for k in 0..n {
-        let d = if i > 0 && (j >= n || m - v[i - 1] <= v[j] - m) {
-            i -= 1;
-            (v[i] - m).abs()
-        } else {
-            j += 1;
-            (v[j - 1] - m).abs()
-        };
-        if k == want_lo {
-            lo = d;
-        }
-        if k == want_hi {
-            return 0.5 * (lo + d);
-        }
-    }
-    0.0
 }
 
 /// Median of a few values (no NaN): an odd-even transposition sort on the stack, whose
@@ -193,31 +149,19 @@ pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
 impl Series {
     /// An empty series whose early level is its first `baseline_rows` finite values.
     pub fn new(baseline_rows: usize) -> Self {
-        Self::with_window(baseline_rows, 0)
-    }
-
-    /// As [`Series::new`], also keeping its newest `window` (≤ [`CAPACITY`]) values sorted
-    /// for [`Series::robust_window`].
-    pub fn with_window(baseline_rows: usize, window: usize) -> Self {
         Series {
             values: Tail::new(CAPACITY),
             steps: Tail::new(CAPACITY),
             early: Vec::with_capacity(baseline_rows),
             level: None,
             baseline_rows,
-            window: window.min(CAPACITY),
-            sorted: SortedWindow::default(),
         }
     }
 
     /// Appends a finite value logged at `step`.
     pub fn push(&mut self, step: f64, x: f64) {
         debug_assert!(x.is_finite());
-        if self.window > 0 {
-            self.sorted.0.push(&mut self.values, self.window, x);
-        } else {
-            self.values.push(x);
-        }
+        self.values.push(x);
         self.steps.push(step);
         if self.level.is_none() {
             self.early.push(x);
@@ -277,25 +221,6 @@ impl Series {
         median_in_place(&mut buf[..k])
     }
 
-    /// Median and σ of the sorted window (the newest `window` values), once at least
-    /// `min` were seen; `None` for a series without a window.
-    pub fn robust_window(&mut self, min: usize) -> Option<Level> {
-        if self.window == 0 || self.values.len() < min.max(1) {
-            return None;
-        }
-        let v = self.sorted.0.sorted_so_far(&self.values, self.window);
-        let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        };
-        Some(Level {
-            median,
-            sigma: MAD_SIGMA * mad_sorted(v, median),
-        })
-    }
-
     /// Median and σ of the newest `k` values, once at least `min` were seen.
     pub fn robust_last(&self, k: usize, min: usize) -> Option<Level> {
         let xs = self.values.last(k);
@@ -324,20 +249,6 @@ impl Series {
         self.median_last(k)
     }
 
-    /// The median of the sorted window (O(1)), once at least `min` values were seen.
-    pub fn window_median(&mut self, min: usize) -> Option<f64> {
-        if self.window == 0 || self.values.len() < min.max(1) {
-            return None;
-        }
-        let v = self.sorted.0.sorted_so_far(&self.values, self.window);
-        let n = v.len();
-        Some(if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        })
-    }
-
     /// Slope against the logged step, and its t-statistic, over the newest `k` values
     /// (once `k` were seen).
     pub fn trend_last(&self, k: usize) -> Option<(f64, f64)> {
@@ -351,7 +262,6 @@ impl Validate for Series {
         self.steps.validate()?;
         if self.values.len() != self.steps.len()
             || self.baseline_rows == 0
-            || self.window > CAPACITY
             || (self.level.is_none() && self.early.len() >= self.baseline_rows)
         {
             return Err(invalid("signal series"));
@@ -387,38 +297,6 @@ mod tests {
             assert_eq!(median_in_place(&mut xs.clone()), Some(want), "{xs:?}");
         }
         assert_eq!(median_in_place(&mut []), None);
-    }
-
-    #[test]
-    fn sorted_window_statistics_equal_a_fresh_computation() {
-        let mut z = crate::forensics::testing::Noise(9);
-        let mut s = Series::with_window(5, 50);
-        for i in 0..300 {
-            let x = (z.normal() * 3.0).round() + if i % 37 == 0 { 40.0 } else { 0.0 };
-            s.push(f64::from(i), x);
-            let fresh = s.robust_last(50, 1).unwrap();
-            let kept = s.robust_window(1).unwrap();
-            assert_eq!(
-                (kept.median, kept.sigma),
-                (fresh.median, fresh.sigma),
-                "at {i}"
-            );
-            for k in 1..=16 {
-                let mut b: Vec<f64> = s.last(k).to_vec();
-                assert_eq!(
-                    s.median_last(k),
-                    if b.len() == k {
-                        median_in_place(&mut b)
-                    } else {
-                        None
-                    }
-                );
-            }
-        }
-        // A restored series (the window is not saved) rebuilds it.
-        let bytes = crate::state::to_bytes("Series", &s);
-        let mut back: Series = crate::state::from_bytes("Series", &bytes).unwrap();
-        assert_eq!(back.robust_window(1), s.robust_window(1));
     }
 
     #[test]
