@@ -75,6 +75,7 @@ class KeyMap:
         self.kl_scale = "unknown"  # what the family's KL measures
         self._pairs: list[tuple[str, str]] = []
         self._signal_pairs: list[tuple[str, str]] = []
+        self._all_pairs: list[tuple[str, str]] = []
         self._components: list[tuple[str, str]] = []  # (reward function, key)
 
     def resolve(self, logs: Mapping[str, Any]) -> None:
@@ -96,6 +97,7 @@ class KeyMap:
         self._signal_pairs = [
             (arg, self.sources[c]) for arg, c in SIGNAL_INPUTS.items() if c in self.sources
         ]
+        self._all_pairs = self._pairs + self._signal_pairs
         # Per-function reward means, TRL GRPO/RLOO's ``rewards/<name>/mean``.
         self._components = sorted(
             (k[len("rewards/"):-len("/mean")], k)
@@ -115,6 +117,15 @@ class KeyMap:
         """The forensics' inputs from one entry (``None`` where not logged)."""
         self.resolve(logs)
         return {arg: number(logs.get(key)) for arg, key in self._pairs}
+
+    def all_inputs(self, logs: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`inputs` and :meth:`signal_inputs` of one entry in one dict (the monitor's
+        per-entry call: one dict, one keyword expansion)."""
+        self.resolve(logs)
+        out: dict[str, Any] = {arg: number(logs.get(key)) for arg, key in self._all_pairs}
+        if self._components:
+            out["reward_components"] = {name: number(logs.get(key)) for name, key in self._components}
+        return out
 
     def signal_inputs(self, logs: Mapping[str, Any]) -> dict[str, Any]:
         """The trainer-signal rules' extra inputs from one entry (after :meth:`inputs`):

@@ -148,16 +148,15 @@ class ComprehensivePPOMonitor(TrainerCallback):
         if kind != "train":
             self.skipped_entries[kind] += 1
             return []
-        inputs = self.keys.inputs(logs)
-        extra = self.keys.signal_inputs(logs)
-        if all(v is None for v in inputs.values()) and all(v is None for v in extra.values()):
+        inputs = self.keys.all_inputs(logs)
+        if all(v is None for v in inputs.values()):
             # Nothing the forensics read (a custom log call, or only nulls): not a step. The
             # trainer family is decided by the first entry that has something to analyse.
             self.skipped_entries["empty"] = self.skipped_entries.get("empty", 0) + 1
             return []
         if self.forensics is None:
             self.forensics = self._make_forensics()
-        self.forensics.update(step, **inputs, **extra)
+        self.forensics.update(step, **inputs)
         new: list[AnomalyEvent] = []
         held = self.forensics.anomalies_at(step)
         for e in held:
