@@ -301,9 +301,18 @@ pub fn starvation(zero_std: &Series, reward_std: &Series, out: &mut Vec<Finding>
     const ROWS: usize = NOW;
     // Four groups in five without a learning signal: most of the rollout compute teaches
     // nothing (DAPO's dynamic sampling exists for this).
+    // Draining: the share climbing fast towards starvation — past half of the groups, 0.3
+    // above its early level, on a significant 20-row rise — is reported before it gets
+    // there (a task turning too easy or too hard does this over tens of steps).
+    let draining = zero_std.level().and_then(|l| {
+        let now = zero_std.median_last_if(ROWS, |z| z >= 0.5)?;
+        let (_, t) = zero_std.trend_last(AGO)?;
+        (now >= 0.5 && now >= l.median + 0.3 && t >= 4.0).then_some(now)
+    });
     if let Some(now) = zero_std
         .median_last_if(ROWS, |z| z >= 0.8)
         .filter(|&z| z >= 0.8)
+        .or(draining)
     {
         out.push(Finding::new(
             "learning_signal_starvation",
