@@ -99,7 +99,7 @@ fn mean(xs: &[f64]) -> f64 {
 /// Length hacking: reward and mean completion length rising together. Over the window the
 /// length grows significantly (t ≥ 3) by at least 15% of its mean (0.5% per row over the
 /// default 30 rows: doubling within about 140 rows, faster than the drift of a healthy run), the reward rises
-/// significantly (t ≥ 2.5), and the two correlate row by row (Pearson ≥ 0.4: per-step means
+/// significantly (t ≥ 2: the length trend carries most of the evidence, and a reward bias for length lifts the reward only modestly), and the two correlate row by row (Pearson ≥ 0.4: per-step means
 /// over a few hundred completions are noisy, so a joint trend shows as a moderate
 /// correlation, not a tight one).
 pub fn length_hacking(w: usize, warmup: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
@@ -109,7 +109,7 @@ pub fn length_hacking(w: usize, warmup: usize, reward_length: &Joint, out: &mut 
     let Some(((_, tr), (bl, tl))) = reward_length.trends() else {
         return;
     };
-    if tl < 3.0 || tr < 2.5 {
+    if tl < 3.0 || tr < 2.0 {
         return;
     }
     let Some(r) = pearson(reward, length) else {
@@ -121,7 +121,7 @@ pub fn length_hacking(w: usize, warmup: usize, reward_length: &Joint, out: &mut 
         return;
     }
     let growth = bl * span / m;
-    if r >= 0.4 && tl >= 3.0 && growth >= 0.15 && tr >= 2.5 {
+    if r >= 0.4 && tl >= 3.0 && growth >= 0.15 && tr >= 2.0 {
         out.push(Finding::new(
             "length_hacking",
             Severity::Warning,
