@@ -96,12 +96,13 @@ fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 
-/// Length hacking: reward and mean completion length rising together. Over the window the
-/// length grows significantly (t ≥ 3) by at least 15% of its mean (0.5% per row over the
-/// default 30 rows: doubling within about 140 rows, faster than the drift of a healthy run), the reward rises
-/// significantly (t ≥ 2: the length trend carries most of the evidence, and a reward bias for length lifts the reward only modestly), and the two correlate row by row (Pearson ≥ 0.4: per-step means
-/// over a few hundred completions are noisy, so a joint trend shows as a moderate
-/// correlation, not a tight one).
+/// Length hacking: reward and mean completion length rising together. Over the window:
+/// - the length grows significantly (t ≥ 3) by at least 15% of its mean (0.5% per row over
+///   the default 30 rows: doubling within about 140 rows, faster than a healthy run drifts);
+/// - the reward rises (t ≥ 2: the length trend carries most of the evidence, and a reward
+///   bias for length lifts the reward only modestly);
+/// - the two correlate row by row (Pearson ≥ 0.4: per-step means over a few hundred
+///   completions are noisy, so a joint trend shows as a moderate correlation).
 pub fn length_hacking(w: usize, warmup: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
     let Some((steps, reward, length)) = reward_length.last(w, warmup) else {
         return;
