@@ -129,16 +129,19 @@ impl SignalConfig {
                 ));
             }
         }
-        if self.spike_window > super::series::CAPACITY
-            || self.trend_window > super::series::CAPACITY
-        {
-            return Err(CoreError::param(
-                "spike_window",
-                format!(
-                    "spike_window and trend_window must be at most {}",
-                    super::series::CAPACITY
-                ),
-            ));
+        let cap = super::series::CAPACITY;
+        for (name, v, max) in [
+            ("spike_window", self.spike_window, cap),
+            // Length hacking also reads twice the trend window.
+            ("trend_window", self.trend_window, cap / 2),
+            ("component_window", self.component_window, cap),
+        ] {
+            if v > max {
+                return Err(CoreError::param(
+                    name,
+                    format!("must be at most {max}, got {v}"),
+                ));
+            }
         }
         if !(self.spike_z.is_finite() && self.spike_z > 0.0) {
             return Err(CoreError::param(

@@ -332,6 +332,14 @@ fn bad_parameters_are_errors() {
             event_release: 0,
             ..cfg()
         },
+        SignalConfig {
+            trend_window: 65,
+            ..cfg()
+        },
+        SignalConfig {
+            component_window: 129,
+            ..cfg()
+        },
     ] {
         assert!(SignalTracker::new(bad).is_err(), "{bad:?}");
     }

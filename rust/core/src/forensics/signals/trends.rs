@@ -25,17 +25,29 @@ pub struct Joint {
     b: Tail,
     trend_a: RollingTrend,
     trend_b: RollingTrend,
+    /// The same trends over twice the window, for rules that also look at a slower pace.
+    long: Option<(RollingTrend, RollingTrend)>,
 }
 
 impl Joint {
-    /// No rows yet; trends over `window` rows (2 ≤ window ≤ [`CAPACITY`]).
-    pub fn new(window: usize) -> Result<Self> {
+    /// No rows yet; trends over `window` rows (2 ≤ window ≤ [`CAPACITY`]), and over
+    /// `2 × window` (≤ [`CAPACITY`]) with `long`.
+    pub fn new(window: usize, long: bool) -> Result<Self> {
+        let long = if long {
+            Some((
+                RollingTrend::new(2 * window, None)?,
+                RollingTrend::new(2 * window, None)?,
+            ))
+        } else {
+            None
+        };
         Ok(Joint {
             steps: Tail::new(CAPACITY),
             a: Tail::new(CAPACITY),
             b: Tail::new(CAPACITY),
             trend_a: RollingTrend::new(window, None)?,
             trend_b: RollingTrend::new(window, None)?,
+            long,
         })
     }
 
@@ -46,11 +58,21 @@ impl Joint {
         self.b.push(b);
         self.trend_a.update(step, a);
         self.trend_b.update(step, b);
+        if let Some((la, lb)) = self.long.as_mut() {
+            la.update(step, a);
+            lb.update(step, b);
+        }
     }
 
     /// Slope and t of each signal over the trend window, once it is full.
     fn trends(&self) -> Option<((f64, f64), (f64, f64))> {
         Some((fit_t(&self.trend_a.fit()?), fit_t(&self.trend_b.fit()?)))
+    }
+
+    /// As [`Joint::trends`], over twice the window (for a joint built with `long`).
+    fn long_trends(&self) -> Option<((f64, f64), (f64, f64))> {
+        let (la, lb) = self.long.as_ref()?;
+        Some((fit_t(&la.fit()?), fit_t(&lb.fit()?)))
     }
 
     /// The newest `k` rows (steps, a, b), once `k + warmup` were seen: the first rows of a
@@ -70,9 +92,13 @@ impl Validate for Joint {
         self.steps.validate()?;
         self.a.validate()?;
         self.b.validate()?;
+        let long_ok = self.long.as_ref().is_none_or(|(la, lb)| {
+            la.window() == 2 * self.trend_a.window() && lb.window() == la.window()
+        });
         if self.a.len() != self.steps.len()
             || self.b.len() != self.steps.len()
             || self.trend_a.window() != self.trend_b.window()
+            || !long_ok
         {
             return Err(invalid("joint signal rows"));
         }
@@ -96,7 +122,8 @@ fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 
-/// Length hacking: reward and mean completion length rising together. Over the window:
+/// Length hacking: reward and mean completion length rising together. Over the window, or
+/// failing that over twice the window (a slower coupling):
 /// - the length grows significantly (t ≥ 3) by at least 15% of its mean (0.5% per row over
 ///   the default 30 rows: doubling within about 140 rows, faster than a healthy run drifts);
 /// - the reward rises (t ≥ 2: the length trend carries most of the evidence, and a reward
@@ -104,37 +131,51 @@ fn mean(xs: &[f64]) -> f64 {
 /// - the two correlate row by row (Pearson ≥ 0.4: per-step means over a few hundred
 ///   completions are noisy, so a joint trend shows as a moderate correlation).
 pub fn length_hacking(w: usize, warmup: usize, reward_length: &Joint, out: &mut Vec<Finding>) {
-    let Some((steps, reward, length)) = reward_length.last(w, warmup) else {
-        return;
-    };
-    let Some(((_, tr), (bl, tl))) = reward_length.trends() else {
-        return;
-    };
-    if tl < 3.0 || tr < 2.0 {
-        return;
-    }
-    let Some(r) = pearson(reward, length) else {
-        return;
-    };
-    let span = steps[steps.len() - 1] - steps[0];
-    let m = mean(length);
-    if m <= 0.0 {
-        return;
-    }
-    let growth = bl * span / m;
-    if r >= 0.4 && tl >= 3.0 && growth >= 0.15 && tr >= 2.0 {
+    let short = reward_length
+        .trends()
+        .and_then(|((_, tr), (bl, tl))| judge_length(reward_length, w, warmup, bl, tl, tr));
+    // A slower coupling shows over twice the window: the same test there.
+    let found = short.or_else(|| {
+        let ((_, tr), (bl, tl)) = reward_length.long_trends()?;
+        judge_length(reward_length, 2 * w, warmup, bl, tl, tr)
+    });
+    if let Some((rows, r, growth, tr)) = found {
         out.push(Finding::new(
             "length_hacking",
             Severity::Warning,
             r,
             Some(0.4),
             format!(
-                "reward and completion length rise together over the last {w} rows: length \
+                "reward and completion length rise together over the last {rows} rows: length \
                  +{:.0}%, correlation {r:.2} (reward t = {tr:.1})",
                 100.0 * growth
             ),
         ));
     }
+}
+
+/// The length-hacking test over the newest `w` joint rows given the two trends:
+/// `Some((w, r, growth, reward t))` when it holds.
+fn judge_length(
+    j: &Joint,
+    w: usize,
+    warmup: usize,
+    bl: f64,
+    tl: f64,
+    tr: f64,
+) -> Option<(usize, f64, f64, f64)> {
+    if tl < 3.0 || tr < 2.0 {
+        return None;
+    }
+    let (steps, reward, length) = j.last(w, warmup)?;
+    let r = pearson(reward, length)?;
+    let span = steps[steps.len() - 1] - steps[0];
+    let m = mean(length);
+    if m <= 0.0 {
+        return None;
+    }
+    let growth = bl * span / m;
+    (r >= 0.4 && growth >= 0.15).then_some((w, r, growth, tr))
 }
 
 /// The reward-hacking signature: the reward rising fast (t ≥ 3, by at least two early
