@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::forensics::small::Tail;
+use crate::forensics::small::{slope, Tail};
 use crate::state::{invalid, Validate};
 
 /// Values kept per signal: the longest window a rule reads.
@@ -86,64 +86,40 @@ pub fn median_in_place(xs: &mut [f64]) -> Option<f64> {
     Some(0.5 * (lower + upper))
 }
 
-/// Least-squares slope of `ys` against `xs` and its t-statistic (`None` with fewer than 3
-/// points or constant `xs`; an exact line has an infinite t).
-pub fn trend(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
-    let n = xs.len();
-    if n < 3 || ys.len() != n {
-        return None;
-    }
-    let mx = xs.iter().sum::<f64>() / n as f64;
-    let my = ys.iter().sum::<f64>() / n as f64;
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in xs.iter().zip(ys) {
-        let (dx, dy) = (x - mx, y - my);
-        sxx += dx * dx;
-        sxy += dx * dy;
-        syy += dy * dy;
-    }
-    if sxx <= 0.0 {
-        return None;
-    }
-    let b = sxy / sxx;
-    let sse = (syy - b * sxy).max(0.0);
-    let se = (sse / (n - 2) as f64 / sxx).sqrt();
-    let t = if se > 0.0 {
-        b / se
-    } else {
-        b.signum() * f64::INFINITY
-    };
-    Some((b, if b == 0.0 { 0.0 } else { t }))
-}
-
-/// Slope and t-statistic of a rolling least-squares fit (t from R²: t² = R²(n−2)/(1−R²)).
-pub fn fit_t(fit: &crate::trend::TrendFit) -> (f64, f64) {
-    let b = fit.slope;
-    let t = match fit.r2 {
+/// The t-statistic of a least-squares slope `b` over `n` points from the fit's R²
+/// (t² = R²(n−2)/(1−R²)): 0 for a flat fit or constant values, infinite for an exact line.
+fn slope_t(b: f64, r2: Option<f64>, n: usize) -> f64 {
+    match r2 {
+        _ if b == 0.0 || n < 3 => 0.0,
         None => 0.0,
         Some(r2) if r2 >= 1.0 => b.signum() * f64::INFINITY,
-        Some(r2) if fit.n > 2 => b.signum() * (r2 * (fit.n - 2) as f64 / (1.0 - r2)).sqrt(),
-        Some(_) => 0.0,
-    };
-    (b, if b == 0.0 { 0.0 } else { t })
+        Some(r2) => b.signum() * (r2 * (n - 2) as f64 / (1.0 - r2)).sqrt(),
+    }
 }
 
-/// Pearson correlation of two equally long slices (`None` if either is constant).
-pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
-    let n = xs.len();
-    if n < 3 || ys.len() != n {
+/// Least-squares slope of `ys` against `xs` and its t-statistic (`None` with fewer than 3
+/// points or constant `xs`).
+pub fn trend(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
+    if xs.len() < 3 {
         return None;
     }
-    let mx = xs.iter().sum::<f64>() / n as f64;
-    let my = ys.iter().sum::<f64>() / n as f64;
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in xs.iter().zip(ys) {
-        let (dx, dy) = (x - mx, y - my);
-        sxx += dx * dx;
-        sxy += dx * dy;
-        syy += dy * dy;
+    let (b, r2) = slope(xs, ys)?;
+    Some((b, slope_t(b, r2, xs.len())))
+}
+
+/// Slope and t-statistic of a rolling least-squares fit.
+pub fn fit_t(fit: &crate::trend::TrendFit) -> (f64, f64) {
+    (fit.slope, slope_t(fit.slope, fit.r2, fit.n))
+}
+
+/// Pearson correlation of two equally long slices (`None` with fewer than 3 points or if
+/// either is constant): the signed square root of the least-squares fit's R².
+pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
+    if xs.len() < 3 {
+        return None;
     }
-    (sxx > 0.0 && syy > 0.0).then(|| (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0))
+    let (b, r2) = slope(xs, ys)?;
+    r2.map(|r2| if b < 0.0 { -r2.sqrt() } else { r2.sqrt() })
 }
 
 impl Series {
