@@ -17,6 +17,11 @@ pub fn slice<'a>(a: &'a Floats<'_>) -> Cow<'a, [f64]> {
     }
 }
 
+/// [`slice`] of an optional column (`None`: the column was not given).
+pub fn opt_slice<'a>(a: &'a Option<Floats<'_>>) -> Option<Cow<'a, [f64]>> {
+    a.as_ref().map(slice)
+}
+
 /// A new float64 array of length `n` allocated by NumPy. Large outputs are allocated this way
 /// rather than as a `Vec`: NumPy asks the kernel for huge pages, which measured about 4x
 /// cheaper to fault in than a fresh 80 MB `Vec` and was the largest cost of a rolling mean.

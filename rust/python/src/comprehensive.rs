@@ -19,7 +19,7 @@ use rlforensics_core::forensics::comprehensive::{
 use rlforensics_core::forensics::AnomalyEvent;
 
 use crate::advantage::PyAdvTracker;
-use crate::arrays::{slice, Floats};
+use crate::arrays::{opt_slice, slice, Floats};
 use crate::comprehensive_metrics::{length_metrics_dict, PyCompMetrics};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, to_py, IntoPy};
@@ -275,25 +275,26 @@ impl PyComprehensive {
         response_reward: Option<Floats<'py>>,
         response_length: Option<Floats<'py>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        fn s<'a>(c: &'a Option<Floats<'_>>) -> Option<std::borrow::Cow<'a, [f64]>> {
-            c.as_ref().map(slice)
-        }
         let steps = slice(&steps);
         let (kl, kl_coef, entropy, reward_mean, reward_std) = (
-            s(&kl),
-            s(&kl_coef),
-            s(&entropy),
-            s(&reward_mean),
-            s(&reward_std),
+            opt_slice(&kl),
+            opt_slice(&kl_coef),
+            opt_slice(&entropy),
+            opt_slice(&reward_mean),
+            opt_slice(&reward_std),
         );
         let (p, v, t) = (
-            s(&policy_grad_norm),
-            s(&value_grad_norm),
-            s(&total_grad_norm),
+            opt_slice(&policy_grad_norm),
+            opt_slice(&value_grad_norm),
+            opt_slice(&total_grad_norm),
         );
-        let (am, asd) = (s(&advantage_mean), s(&advantage_std));
-        let (amin, amax, amed) = (s(&advantage_min), s(&advantage_max), s(&advantage_median));
-        let (rr, rl) = (s(&response_reward), s(&response_length));
+        let (am, asd) = (opt_slice(&advantage_mean), opt_slice(&advantage_std));
+        let (amin, amax, amed) = (
+            opt_slice(&advantage_min),
+            opt_slice(&advantage_max),
+            opt_slice(&advantage_median),
+        );
+        let (rr, rl) = (opt_slice(&response_reward), opt_slice(&response_length));
         let cols = StepColumns {
             steps: &steps,
             kl: kl.as_deref(),

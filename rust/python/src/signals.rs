@@ -8,7 +8,7 @@ use rlforensics_core::forensics::signals::{
     signals_batch, KlScale, SignalColumns, SignalConfig, SignalInput, SignalTracker, SIGNAL_INPUTS,
 };
 
-use crate::arrays::{slice, Floats};
+use crate::arrays::{opt_slice, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
 use crate::events::event_list;
@@ -148,18 +148,15 @@ impl PySignals {
         reward_components: Option<std::collections::BTreeMap<String, Floats<'py>>>,
     ) -> PyResult<()> {
         let steps = slice(&steps);
-        fn s<'a>(c: &'a Option<Floats<'_>>) -> Option<std::borrow::Cow<'a, [f64]>> {
-            c.as_ref().map(slice)
-        }
         let (kl, en, rm, rs, gn, zs, tr, ln) = (
-            s(&kl),
-            s(&entropy),
-            s(&reward_mean),
-            s(&reward_std),
-            s(&grad_norm),
-            s(&frac_reward_zero_std),
-            s(&truncation_rate),
-            s(&response_length_mean),
+            opt_slice(&kl),
+            opt_slice(&entropy),
+            opt_slice(&reward_mean),
+            opt_slice(&reward_std),
+            opt_slice(&grad_norm),
+            opt_slice(&frac_reward_zero_std),
+            opt_slice(&truncation_rate),
+            opt_slice(&response_length_mean),
         );
         let comps: Vec<(String, std::borrow::Cow<'_, [f64]>)> = reward_components
             .as_ref()
