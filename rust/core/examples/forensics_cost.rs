@@ -1,8 +1,8 @@
 //! Cost of each forensics part per step, in nanoseconds, without Python in the way.
 //!
 //! `cargo run --release -p rlforensics-core --example forensics_cost [steps] [part]`
-//! (`part`: kl, gradient, advantage, length, all; every part when omitted; one part is
-//! handy under a profiler).
+//! (`part`: kl, gradient, advantage, length, signals, all; every part when omitted; one part
+//! is handy under a profiler).
 //!
 //! Feeds the same seeded PPO-shaped columns as `benches/bench_forensics.py` (KL around its
 //! target with an adaptive coefficient, entropy, reward, policy/value gradient norms,
@@ -20,6 +20,9 @@ use rlforensics_core::forensics::comprehensive::{
 use rlforensics_core::forensics::gradient::{GradientAnalyzer, GradientConfig};
 use rlforensics_core::forensics::kl_schedule::{KlScheduleConfig, KlScheduleTracker};
 use rlforensics_core::forensics::length_bias::LengthBias;
+use rlforensics_core::forensics::signals::{
+    signals_batch, KlScale, SignalColumns, SignalConfig, SignalTracker,
+};
 
 struct Rng(u64);
 
@@ -139,6 +142,37 @@ fn main() {
         response_length: Some(&rl),
         ..StepColumns::default()
     };
+    // The trainer-signal rules on GRPO-shaped extras: the share of groups without reward
+    // variance, the truncation rate, the completion length and two reward components.
+    let zero_std = rng.col(n, |_, z| (0.2 + 0.1 * z).clamp(0.0, 1.0));
+    let trunc = rng.col(n, |_, z| (0.03 + 0.02 * z).clamp(0.0, 1.0));
+    let length = rng.col(n, |_, z| 200.0 * (1.0 + 0.04 * z));
+    let fmt = rng.col(n, |_, z| 0.8 + 0.03 * z);
+    let acc = rng.col(n, |_, z| 0.3 + 0.03 * z);
+    let signals_ns = median_ns(n, on("signals"), || {
+        let mut t = SignalTracker::new(SignalConfig {
+            kl_scale: KlScale::TokenMean,
+            ..SignalConfig::default()
+        })
+        .unwrap();
+        let cols = SignalColumns {
+            kl: Some(&kl),
+            entropy: Some(&entropy),
+            reward_mean: Some(&reward_mean),
+            reward_std: Some(&reward_std),
+            grad_norm: Some(&pg),
+            frac_reward_zero_std: Some(&zero_std),
+            truncation_rate: Some(&trunc),
+            response_length_mean: Some(&length),
+        };
+        signals_batch(
+            &mut t,
+            &steps,
+            &cols,
+            &[("format", &fmt), ("accuracy", &acc)],
+        )
+        .unwrap();
+    });
     let all_ns = median_ns(n, on("all"), || {
         let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
         comprehensive_batch(&mut f, &cols).unwrap();
@@ -150,6 +184,7 @@ fn main() {
         ("gradient analyzer (policy+value)", grad_ns),
         ("advantage tracker (mean+std)", adv_ns),
         ("length bias (1 response/step)", lb_ns),
+        ("trainer signals (all inputs)", signals_ns),
         ("comprehensive batch (all)", all_ns),
     ] {
         println!("{name:<34}{ns:>10.0}");
