@@ -84,6 +84,34 @@ fn length_bias_streams_and_raises_an_event() {
         .any(|e| e.kind == "length_bias_anomaly" && e.active));
 }
 
+/// Feeds `cols` to fresh forensics step by step (each row with its response record) and as
+/// one batch, checks that every row's metrics are the same bits, and returns both.
+fn per_step_and_batch(
+    cfg: ComprehensiveConfig,
+    cols: &StepColumns<'_>,
+) -> (ComprehensiveForensics, ComprehensiveForensics) {
+    let mut a = ComprehensiveForensics::new(cfg).unwrap();
+    let rows: Vec<_> = (0..cols.steps.len())
+        .map(|i| {
+            let rec: Vec<(f64, f64)> = cols.response(i).into_iter().collect();
+            a.update(cols.row(i), None, &rec).numeric()
+        })
+        .collect();
+    let mut b = ComprehensiveForensics::new(cfg).unwrap();
+    let out = comprehensive_batch(&mut b, cols).unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        for (j, v) in r.iter().enumerate() {
+            assert_eq!(
+                v.to_bits(),
+                out[j][i].to_bits(),
+                "row {i} {}",
+                COMPREHENSIVE_NUMERIC_FIELDS[j]
+            );
+        }
+    }
+    (a, b)
+}
+
 #[test]
 fn batch_equals_per_step_and_snapshot_resumes() {
     let n = 400;
@@ -109,22 +137,7 @@ fn batch_equals_per_step_and_snapshot_resumes() {
         response_length: Some(&rl),
         ..StepColumns::default()
     };
-    let mut a = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
-    let rows: Vec<_> = (0..n as usize)
-        .map(|i| a.update(cols.row(i), None, &[(rr[i], rl[i])]).numeric())
-        .collect();
-    let mut b = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
-    let out = comprehensive_batch(&mut b, &cols).unwrap();
-    for (i, r) in rows.iter().enumerate() {
-        for (j, v) in r.iter().enumerate() {
-            assert_eq!(
-                v.to_bits(),
-                out[j][i].to_bits(),
-                "{}",
-                COMPREHENSIVE_NUMERIC_FIELDS[j]
-            );
-        }
-    }
+    let (a, b) = per_step_and_batch(ComprehensiveConfig::default(), &cols);
     // NaN inputs live in the state, so compare snapshots (NaN != NaN under PartialEq).
     assert!(to_bytes("C", &a) == to_bytes("C", &b));
     let mut c: ComprehensiveForensics = from_bytes("C", &to_bytes("C", &b)).unwrap();
@@ -182,22 +195,7 @@ fn long_batch_equals_per_step_with_a_capped_history_and_length_bias() {
         length_bias_window: 256,
         ..ComprehensiveConfig::default()
     };
-    let mut a = ComprehensiveForensics::new(cfg).unwrap();
-    let rows: Vec<_> = (0..n)
-        .map(|i| a.update(cols.row(i), None, &[(rr[i], rl[i])]).numeric())
-        .collect();
-    let mut b = ComprehensiveForensics::new(cfg).unwrap();
-    let out = comprehensive_batch(&mut b, &cols).unwrap();
-    for (i, r) in rows.iter().enumerate() {
-        for (j, v) in r.iter().enumerate() {
-            assert_eq!(
-                v.to_bits(),
-                out[j][i].to_bits(),
-                "row {i} {}",
-                COMPREHENSIVE_NUMERIC_FIELDS[j]
-            );
-        }
-    }
+    let (a, b) = per_step_and_batch(cfg, &cols);
     assert!(a
         .events()
         .events()
