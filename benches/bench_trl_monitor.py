@@ -65,34 +65,30 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as d:
         args = TrainingArguments(output_dir=d, report_to="none")
 
-        def via_handler() -> float:
-            mon = ComprehensivePPOMonitor(output_dir=d, run_id="h", kl_target=0.01)
-            handler = CallbackHandler([mon], None, None, None, None)
+        def monitor_loop(run_id: str, through_handler: bool) -> float:
+            mon = ComprehensivePPOMonitor(output_dir=d, run_id=run_id, kl_target=0.01)
+            on_log = CallbackHandler([mon], None, None, None, None).on_log if through_handler else mon.on_log
             state, control = TrainerState(), TrainerControl()
             t0 = time.perf_counter()
             for i, e in enumerate(logs):
                 state.global_step = i + 1
-                handler.on_log(args, state, control, logs=e)
-            return (time.perf_counter() - t0) / a.n * 1e6
-
-        def direct() -> float:
-            mon = ComprehensivePPOMonitor(output_dir=d, run_id="d", kl_target=0.01)
-            state, control = TrainerState(), TrainerControl()
-            t0 = time.perf_counter()
-            for i, e in enumerate(logs):
-                state.global_step = i + 1
-                mon.on_log(args, state, control, logs=e)
+                on_log(args, state, control, logs=e)
             return (time.perf_counter() - t0) / a.n * 1e6
 
         def bare() -> float:
-            f = ComprehensivePPOForensics(kl_target=0.01, kl_target_tolerance=0.005)
+            # The forensics as the monitor builds them for these entries (a GRPO run with a
+            # KL target given: KL band, gradient, advantage and the trainer-signal rules).
+            f = ComprehensivePPOForensics(kl_target=0.01, kl_target_tolerance=0.005,
+                                          enable_trainer_signals=True, kl_scale="token_mean")
             t0 = time.perf_counter()
             for i, e in enumerate(logs):
                 f.update(i + 1, kl=e["kl"], entropy=e["entropy"], reward_mean=e["reward"],
-                         reward_std=e["reward_std"], total_grad_norm=e["grad_norm"])
+                         reward_std=e["reward_std"], total_grad_norm=e["grad_norm"],
+                         frac_reward_zero_std=e["frac_reward_zero_std"])
             return (time.perf_counter() - t0) / a.n * 1e6
 
-        for name, fn in [("CallbackHandler.on_log -> monitor", via_handler), ("monitor.on_log", direct),
+        for name, fn in [("CallbackHandler.on_log -> monitor", lambda: monitor_loop("h", True)),
+                         ("monitor.on_log", lambda: monitor_loop("d", False)),
                          ("ComprehensivePPOForensics.update alone", bare)]:
             rows.append((name, statistics.median(fn() for _ in range(a.repeats))))
     print(f"# TRL monitor benchmark: {a.n:,} GRPO log entries of {KEYS} keys, median of {a.repeats}; "

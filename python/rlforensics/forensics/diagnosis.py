@@ -12,9 +12,10 @@ from typing import Any, TypedDict
 
 from rlforensics._core import diagnose as _links
 
-__all__ = ["DiagnosisEntry", "describe", "diagnose", "horizon_for"]
+__all__ = ["DiagnosisEntry", "describe", "diagnose"]
 
-#: Events that began within this many logged rows before another are linked to it.
+#: Events that began within this many logged rows before another are linked to it (the
+#: scanner's ``DIAGNOSIS_ROWS`` in ``scan/run.rs``).
 DIAGNOSIS_ROWS = 50
 
 
@@ -25,12 +26,6 @@ class DiagnosisEntry(TypedDict):
     preceded_by: list[dict[str, Any]]
     root: dict[str, Any]
     summary: str
-
-
-def horizon_for(steps: Sequence[float], rows: float = DIAGNOSIS_ROWS) -> float:
-    """``rows`` logged rows in steps, at the median stride of ``steps`` (1 if unknown)."""
-    gaps = sorted(b - a for a, b in zip(steps, steps[1:]) if b > a)
-    return rows * (gaps[len(gaps) // 2] if gaps else 1.0)
 
 
 def _name(e: dict[str, Any]) -> str:
