@@ -96,13 +96,12 @@ pub struct AdvantageTracker {
     finite_stds: u64,
     mean_window: Ring,
     std_window: Ring,
-    /// The last means behind bias and volatility, summed afresh each update: at 10 values
-    /// a two-pass mean and std is exact and cheap, where sliding sums keep a residue of
-    /// every large value that passed through (a volatility of 3e-9 after zeros).
+    /// The last means and stds behind bias, volatility, scale stability and the two risks
+    /// (the risk windows are the newest `RISK_WINDOW` of them), summed afresh each update:
+    /// at 10 values a two-pass mean and std is exact and cheap, where sliding sums keep a
+    /// residue of every large value that passed through (a volatility of 3e-9 after zeros).
     means_short: Tail,
-    means_risk: RollingMoments,
-    stds_short: RollingMoments,
-    stds_risk: RollingMoments,
+    stds_short: Tail,
     mean_trend: RollingTrend,
     mean_trend_steps: Ring,
     mean_trend_r2: Option<f64>,
@@ -136,9 +135,7 @@ impl AdvantageTracker {
             mean_window: Ring::new(cfg.window_size),
             std_window: Ring::new(cfg.window_size),
             means_short: Tail::new(SHORT_WINDOW),
-            means_risk: RollingMoments::new(RISK_WINDOW, None)?,
-            stds_short: RollingMoments::new(SHORT_WINDOW, None)?,
-            stds_risk: RollingMoments::new(RISK_WINDOW, None)?,
+            stds_short: Tail::new(SHORT_WINDOW),
             mean_trend: RollingTrend::new(cfg.trend_window, None)?,
             mean_trend_steps: Ring::new(cfg.trend_window),
             mean_trend_r2: None,
@@ -272,7 +269,6 @@ impl AdvantageTracker {
         self.finite_means += 1;
         self.mean_window.push(x);
         self.means_short.push(x);
-        self.means_risk.update(x);
         self.mean_trend.update(step, x);
         self.mean_trend_steps.push(step);
     }
@@ -280,8 +276,7 @@ impl AdvantageTracker {
     fn ingest_std(&mut self, step: f64, x: f64) {
         self.finite_stds += 1;
         self.std_window.push(x);
-        self.stds_short.update(x);
-        self.stds_risk.update(x);
+        self.stds_short.push(x);
         self.std_trend.update(step, x);
         self.recent_stds.push(x);
         if self.early_std_level.is_none() {
@@ -331,13 +326,18 @@ impl AdvantageTracker {
         let fit = self.mean_trend.fit();
         self.mean_trend_r2 = fit.and_then(|f| f.r2);
         let m = &mut self.metrics;
-        let short =
-            (self.means_short.len() == SHORT_WINDOW).then(|| self.means_short.last(SHORT_WINDOW));
+        let short = newest(&self.means_short, SHORT_WINDOW);
         m.advantage_bias = short.and_then(small::mean).map(f64::abs);
         m.advantage_volatility = short.and_then(|w| small::std(w, 1));
-        m.advantage_bias_risk = self.means_risk.mean().map(|b| (b.abs() / bt).min(1.0));
-        m.advantage_scale_stability = cv(&self.stds_short).map(|c| (1.0 - c).max(0.0));
-        m.advantage_scale_risk = cv(&self.stds_risk).map(|c| (c / st).min(1.0));
+        m.advantage_bias_risk = newest(&self.means_short, RISK_WINDOW)
+            .and_then(small::mean)
+            .map(|b| (b.abs() / bt).min(1.0));
+        m.advantage_scale_stability = newest(&self.stds_short, SHORT_WINDOW)
+            .and_then(cv)
+            .map(|c| (1.0 - c).max(0.0));
+        m.advantage_scale_risk = newest(&self.stds_short, RISK_WINDOW)
+            .and_then(cv)
+            .map(|c| (c / st).min(1.0));
         m.advantage_normalization_health = weighted_score(&[
             (0.5, m.advantage_bias.map(|b| (1.0 - b / bt).max(0.0))),
             (0.5, m.advantage_scale_stability),
@@ -424,7 +424,8 @@ impl AdvantageTracker {
     fn mean_findings(&self, out: &mut Vec<Finding>) {
         let m = &self.metrics;
         let bt = self.cfg.bias_threshold;
-        if let (Some(risk), Some(mean5)) = (m.advantage_bias_risk, self.means_risk.mean()) {
+        let mean5 = newest(&self.means_short, RISK_WINDOW).and_then(small::mean);
+        if let (Some(risk), Some(mean5)) = (m.advantage_bias_risk, mean5) {
             if risk > BIAS_RISK_LIMIT {
                 out.push(Finding::new(
                     "advantage_bias_anomaly",
@@ -573,8 +574,13 @@ fn non_finite(kind: &'static str, what: &str, x: f64, step: f64, n: u64) -> Find
 }
 
 /// RLDK's coefficient of variation: population std over the mean, the mean floored at 1e-8.
-fn cv(stds: &RollingMoments) -> Option<f64> {
-    Some(stds.std(0)? / stds.mean()?.max(1e-8))
+/// The newest `k` values of a tail, once it holds `k`.
+fn newest(t: &Tail, k: usize) -> Option<&[f64]> {
+    (t.len() >= k).then(|| t.last(k))
+}
+
+fn cv(stds: &[f64]) -> Option<f64> {
+    Some(small::std(stds, 0)? / small::mean(stds)?.max(1e-8))
 }
 
 /// Median of a few finite values.
@@ -629,13 +635,8 @@ impl Validate for AdvantageTracker {
             r.validate()?;
         }
         self.means_short.validate()?;
-        for m in [
-            &self.means_risk,
-            &self.stds_short,
-            &self.stds_risk,
-            &self.sample_moments,
-            &self.risk_samples,
-        ] {
+        self.stds_short.validate()?;
+        for m in [&self.sample_moments, &self.risk_samples] {
             m.validate()?;
         }
         self.sample_quantiles.validate()?;
