@@ -440,7 +440,6 @@ class ComprehensivePPOForensics:
 
     def get_comprehensive_analysis(self) -> dict[str, Any]:
         """RLDK's version-"2.0" analysis: scores, anomalies and each tracker's summary."""
-        m = self.current_metrics
         trackers: dict[str, Any] = {}
         if self.kl_schedule_tracker is not None:
             trackers["kl_schedule"] = self.kl_schedule_tracker.get_summary()
