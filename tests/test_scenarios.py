@@ -12,12 +12,10 @@ from rlforensics.testing import SCENARIOS, Scenario, fault_names, generate, heal
 PPO_COLUMNS = {
     "kl", "kl_coef", "entropy", "reward_mean", "reward_std", "policy_grad_norm",
     "value_grad_norm", "total_grad_norm", "advantage_mean", "advantage_std",
-    "response_length", "response_reward",
+    "response_length",
 }
-GRPO_COLUMNS = {
-    "kl", "entropy", "reward_mean", "reward_std", "total_grad_norm", "response_length",
-    "response_reward",
-}
+GRPO_COLUMNS = {"kl", "entropy", "reward_mean", "reward_std", "total_grad_norm", "response_length"}
+BATCH = 16
 
 
 def onset_index(s: Scenario) -> int:
@@ -54,6 +52,12 @@ def test_shapes_keys_and_labels(name):
     assert np.all(np.diff(s.steps) == (1.0 if s.family == "ppo" else 10.0))
     for k, v in s.columns.items():
         assert v.shape == (400,) and v.dtype == np.float64, k
+    r = s.responses
+    assert r.lengths.shape == r.rewards.shape == (400, BATCH)
+    assert np.all(r.lengths > 0) and np.all(np.isfinite(r.rewards))
+    # A logged response_length is the mean of its batch's lengths, up to the sampling spread.
+    ratio = r.lengths.mean(axis=1) / s.columns["response_length"]
+    assert 0.75 < np.median(ratio) < 1.25
     if s.fault is None:
         assert s.onset_step is None and s.expected == ()
     else:
@@ -146,11 +150,25 @@ def test_fault_statistics_change_as_labelled(seed):
 
     s = g("length_bias")
     i = onset_index(s)
-    ln, rw = s.columns["response_length"], s.columns["response_reward"]
+    ln = s.columns["response_length"]
     assert ln[-100:].mean() > 1.3 * ln[i - 100 : i].mean()
     assert s.columns["reward_mean"][-100:].mean() > s.columns["reward_mean"][i - 100 : i].mean() + 0.05
-    assert np.corrcoef(ln[i:], rw[i:])[0, 1] > 0.6
-    assert abs(np.corrcoef(ln[i - 300 : i], rw[i - 300 : i])[0, 1]) < 0.5
+    lengths, rewards = s.responses.lengths, s.responses.rewards
+
+    def within_batch_r(rows: slice) -> float:
+        """Correlation of length and reward across the responses of the rows' batches,
+        each batch centred (a shared drift of the means does not count)."""
+        dl = lengths[rows] - lengths[rows].mean(axis=1, keepdims=True)
+        dr = rewards[rows] - rewards[rows].mean(axis=1, keepdims=True)
+        return float(np.corrcoef(dl.ravel(), dr.ravel())[0, 1])
+
+    # Each response is paid for its own length from the onset, the batches before it not.
+    assert within_batch_r(slice(i, i + 20)) > 0.6
+    assert abs(within_batch_r(slice(i - 300, i))) < 0.2
+    # Rows before the onset are the healthy run's, batches included.
+    h = g("healthy_ppo_adaptive")
+    np.testing.assert_array_equal(h.responses.rewards[:i], rewards[:i])
+    np.testing.assert_array_equal(h.responses.lengths[:i], lengths[:i])
 
 
 @pytest.mark.parametrize("name", ["healthy_ppo_adaptive", "healthy_grpo", "nan_injection"])
@@ -159,11 +177,15 @@ def test_rows_and_events_agree_with_columns(name):
     rows, events = list(s.rows()), list(s.events())
     assert len(rows) == len(events) == 300
     for i, (r, e) in enumerate(zip(rows, events)):
-        assert set(r) == {"step", *s.columns} and r.keys() == e.keys()
+        assert set(r) == {"step", "response_data", *s.columns} and r.keys() == e.keys()
         assert r["step"] == s.steps[i]
         for k, v in s.columns.items():
             same = (math.isnan(r[k]) and math.isnan(v[i])) or r[k] == v[i]
             assert same and (math.isnan(e[k]) or e[k] == r[k]), (i, k)
+        assert r["response_data"] == {
+            "rewards": s.responses.rewards[i].tolist(),
+            "response_lengths": s.responses.lengths[i].tolist(),
+        }
 
 
 def test_bad_arguments():

@@ -90,7 +90,6 @@ def ppo_columns(rng: np.random.Generator, n: int) -> dict[str, Array]:
         "advantage_mean": adv_mean,
         "advantage_std": adv_std,
         "response_length": length,
-        "response_reward": reward_mean + 0.5 * reward_std * rng.standard_normal(n),
     }
 
 
@@ -124,5 +123,4 @@ def grpo_columns(rng: np.random.Generator, n: int) -> dict[str, Array]:
         "reward_std": reward_std,
         "total_grad_norm": grad,
         "response_length": length,
-        "response_reward": reward + 0.5 * reward_std * rng.standard_normal(n),
     }

@@ -90,20 +90,19 @@ def advantage_scale_collapse(rng: np.random.Generator, d: dict[str, Array], i0: 
 
 
 def length_bias(rng: np.random.Generator, d: dict[str, Array], i0: int) -> dict[str, float]:
-    """Reward starts paying for length: responses grow, mean reward rises with them, and the
-    reward paired with each length record follows that length (including its noise)."""
-    n = d["response_length"].size
-    grow, tau = rng.uniform(0.5, 1.0), rng.uniform(0.1, 0.3) * n  # hacking grows gradually
+    """Reward starts paying for length: responses grow and mean reward rises with them. Each
+    scored response's reward is mostly paid for its own length (quality stays at the
+    pre-onset level): ``_responses.sample`` applies the returned base, growth, payoff and
+    quality to every response of the batches from the onset on."""
+    grow, tau = rng.uniform(0.5, 1.0), rng.uniform(0.1, 0.3) * d["response_length"].size
     payoff = rng.uniform(0.1, 0.3)  # reward gained when length has grown by `grow`
     base = float(np.mean(d["response_length"][max(0, i0 - 50) : i0]))
+    quality = float(np.mean(d["reward_mean"][max(0, i0 - 50) : i0]))
     d["response_length"][i0:] *= 1.0 + grow * saturating(_since(d, i0)[i0:], tau)
     excess = (d["response_length"][i0:] / base - 1.0) / grow  # ~0 at onset, ~1 when grown
     d["reward_mean"][i0:] += payoff * excess
-    # The paired record's reward is mostly paid for its length (quality stays at the
-    # pre-onset level), so records correlate strongly (r ~ 0.9) once lengths spread.
-    quality = float(np.mean(d["reward_mean"][max(0, i0 - 50) : i0]))
-    d["response_reward"][i0:] = quality + payoff * (excess + 0.25 * rng.standard_normal(n - i0))
-    return {"length_growth": grow, "tau_rows": tau, "reward_payoff": payoff}
+    return {"length_growth": grow, "tau_rows": tau, "reward_payoff": payoff,
+            "length_base": base, "reward_quality": quality}
 
 
 def nan_injection(rng: np.random.Generator, d: dict[str, Array], i0: int) -> dict[str, float]:

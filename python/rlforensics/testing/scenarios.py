@@ -13,11 +13,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from rlforensics.testing import _families, _faults
+from rlforensics.testing import _families, _faults, _responses
 from rlforensics.testing._signals import Array
 
 Family = Literal["ppo", "grpo"]
@@ -40,7 +40,6 @@ COLUMN_ORDER = (
     "advantage_mean",
     "advantage_std",
     "response_length",
-    "response_reward",
 )
 
 _KL_SHAPE = ("target_range_anomaly", "kl_trend_anomaly", "kl_drift_detected", "kl_volatility_anomaly")
@@ -109,7 +108,8 @@ def fault_names() -> tuple[str, ...]:
 
 @dataclass(frozen=True, eq=False)
 class Scenario:
-    """One labelled run. ``columns`` are float64 arrays aligned with ``steps``."""
+    """One labelled run. ``columns`` are float64 arrays aligned with ``steps``;
+    ``responses`` holds the batch of scored responses (lengths and rewards) of every row."""
 
     name: str
     family: Family
@@ -120,18 +120,22 @@ class Scenario:
     expected: tuple[str, ...]
     steps: Array
     columns: dict[str, Array]
+    responses: _responses.Responses
     params: dict[str, float] = field(default_factory=dict)
 
-    def rows(self) -> Iterator[dict[str, float]]:
-        """One dict per logged step (``step`` plus every column) for ``update(**row)``."""
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One dict per logged step for ``update(**row)``: ``step``, every column, and
+        ``response_data``, the row's response batch as RLDK's payload
+        ``{"rewards": [...], "response_lengths": [...]}``."""
         names = list(self.columns)
         lists = [self.columns[k].tolist() for k in names]
-        for step, *values in zip(self.steps.tolist(), *lists):
-            row: dict[str, float] = {"step": step}
+        for i, (step, *values) in enumerate(zip(self.steps.tolist(), *lists)):
+            row: dict[str, Any] = {"step": step}
             row.update(zip(names, values))
+            row["response_data"] = self.responses.payload(i)
             yield row
 
-    def events(self) -> Iterator[dict[str, float]]:
+    def events(self) -> Iterator[dict[str, Any]]:
         """The same dicts as :meth:`rows`, for consumers of event iterables
         (``scan_ppo_events``-style)."""
         return self.rows()
@@ -175,6 +179,15 @@ def generate(name: str, seed: int = 0, n_steps: int | None = None) -> Scenario:
         # Derived after the faults, as a training loop computes it from the two heads.
         columns["total_grad_norm"] = np.hypot(columns["policy_grad_norm"], columns["value_grad_norm"])
     columns = {k: np.ascontiguousarray(columns[k], dtype=np.float64) for k in COLUMN_ORDER if k in columns}
+    # Drawn from a stream of their own (the seed's), so rows before a fault's onset keep
+    # the healthy run's batches.
+    pay = None
+    if fault == "length_bias":
+        pay = _responses.LengthPay(
+            onset=i0, base=params["length_base"], grow=params["length_growth"],
+            payoff=params["reward_payoff"], quality=params["reward_quality"],
+        )
+    responses = _responses.sample(np.random.default_rng(np.random.SeedSequence([seed, 2])), columns, pay)
     return Scenario(
         name=name,
         family=family,
@@ -185,5 +198,6 @@ def generate(name: str, seed: int = 0, n_steps: int | None = None) -> Scenario:
         expected=expected,
         steps=steps,
         columns=columns,
+        responses=responses,
         params=params,
     )

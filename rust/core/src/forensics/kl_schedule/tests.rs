@@ -131,6 +131,32 @@ fn kl_jump_raises_target_range_and_trend_events_once() {
 }
 
 #[test]
+fn a_warm_up_that_grazes_the_band_has_not_held_it() {
+    // KL rising from 0 touches the band's lower edge (0.05) once, dips below it for a
+    // while, then climbs on into the band: losing a band it never held is no critical
+    // event, even with an adaptive coefficient. Holding it for 10 samples, then losing it,
+    // is (kl_jump_raises_target_range_and_trend_events_once).
+    let mut t = KlScheduleTracker::new(KlScheduleConfig::default()).unwrap();
+    for i in 0..120 {
+        let kl = match i {
+            0..=34 => 0.0014 * f64::from(i),
+            35 => 0.057,
+            36..=47 => 0.045,
+            _ => 0.1,
+        };
+        t.update(f64::from(i), Some(kl), Some(1.0 + 0.01 * f64::from(i)));
+    }
+    let critical: Vec<_> = t
+        .events()
+        .events()
+        .filter(|e| e.severity == Severity::Critical)
+        .map(|e| e.kind.clone())
+        .collect();
+    assert!(critical.is_empty(), "{critical:?}");
+    assert!(kinds(&t).contains(&"target_range_anomaly".to_string()));
+}
+
+#[test]
 fn stuck_controller_is_flagged() {
     let mut rows = adaptive_run(300, 0.1, 0.02, 3);
     let coef = rows.last().unwrap().2;
@@ -193,6 +219,22 @@ fn drift_needs_a_real_shift() {
     assert!(kinds(&t).contains(&"kl_drift_detected".to_string()));
     let d = t.drift_details().unwrap();
     assert!(d.ks_p_value < 1e-6);
+    // Strong and out of band, but nothing steered the KL (no coefficient): a warning. The
+    // same run with a coefficient that adapts is an adaptive controller losing its KL.
+    let severity = |t: &KlScheduleTracker| {
+        t.events()
+            .events()
+            .find(|e| e.kind == "kl_drift_detected")
+            .map(|e| e.severity)
+    };
+    assert_eq!(severity(&t), Some(Severity::Warning));
+    let mut rng = Noise(11);
+    let mut adaptive = KlScheduleTracker::new(cfg).unwrap();
+    for i in 0..2100 {
+        let kl = if i < 2000 { 0.1 } else { 0.4 } + 0.01 * rng.normal();
+        adaptive.update(i as f64, Some(kl), Some(1.0 + 1e-4 * f64::from(i)));
+    }
+    assert_eq!(severity(&adaptive), Some(Severity::Critical));
 }
 
 #[test]

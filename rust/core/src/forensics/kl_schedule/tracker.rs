@@ -112,6 +112,13 @@ pub struct KlScheduleTracker {
     acquired: bool,
     /// Finite KL samples since the KL first reached the band.
     since_acquired: u64,
+    /// Consecutive in-band samples up to now.
+    in_band_run: u64,
+    /// Whether the KL has stayed in the band for `RULE_MIN_SAMPLES` samples in a row: the
+    /// controller held its target. A KL that approaches the band from below and grazes its
+    /// edge during the warm-up has reached the band but not held it, and falling back out of
+    /// it is not a controller losing its band.
+    held: bool,
     first_coef: Option<f64>,
     coef_ever_changed: bool,
     drift: Option<DriftState>,
@@ -166,6 +173,8 @@ impl KlScheduleTracker {
             coef_pairs: VecDeque::with_capacity(SHORT_WINDOW),
             acquired: false,
             since_acquired: 0,
+            in_band_run: 0,
+            held: false,
             first_coef: None,
             coef_ever_changed: false,
             drift,
@@ -317,6 +326,8 @@ impl KlScheduleTracker {
         self.acquired |= inside;
         self.since_acquired += u64::from(self.acquired);
         self.in_band_total += u64::from(inside);
+        self.in_band_run = if inside { self.in_band_run + 1 } else { 0 };
+        self.held |= self.in_band_run >= RULE_MIN_SAMPLES;
         if let Some(old) = self.kl_window.push(kl) {
             self.in_band_window -= usize::from(self.in_band(old));
         }
@@ -625,6 +636,8 @@ impl Validate for KlScheduleTracker {
             || self.coef_pairs.len() > SHORT_WINDOW
             || self.history.len() > self.cfg.history_size
             || self.drift.is_some() != self.cfg.enable_drift_tracking
+            || self.in_band_run > self.finite_kl
+            || (self.held && !self.acquired)
         {
             return Err(invalid("KL tracker windows"));
         }

@@ -8,10 +8,11 @@
 //!   records; on the per-update path it runs every `window / 2` records, and every
 //!   `window / 8` while the window's correlation (kept in O(1) per record) is significant;
 //!   queries always re-analyse;
-//! - so that a bias that starts late is seen within tens of records, the last `SHORT`
-//!   records are analysed too, but only when their O(1) correlation is significant at the
-//!   anomaly's 1% level (a necessary condition of the anomaly), at most every
-//!   `SHORT_EVERY` records.
+//! - so that a bias that starts late is seen within tens of records, a recent horizon is
+//!   analysed too, but only when its O(1) correlation is significant at the anomaly's 1%
+//!   level (a necessary condition of the anomaly), at most every 4 records: the last 64
+//!   records while they come one per update, the last 128 when updates bring batches
+//!   (more records per update are more chance looks per update; see `WIDE`).
 //!
 //! The anomaly also needs the records themselves to be coupled, not only their levels: the
 //! changes from one record to the next (Δ length, Δ reward) must correlate in the same
@@ -26,12 +27,14 @@
 //! say "no bias" next to a positive ODIN flag.
 
 mod analysis;
+mod horizon;
 mod window;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use self::horizon::Horizon;
 use self::window::PairWindow;
 use crate::control::Bivariate;
 use crate::error::{CoreError, Result};
@@ -100,7 +103,10 @@ pub struct LengthBiasMetrics {
 pub struct LengthBias {
     threshold: f64,
     window: PairWindow,
-    short: PairWindow,
+    /// The last `NARROW` records: the recent horizon while records come one per update.
+    narrow: Horizon,
+    /// The last `WIDE` records: the recent horizon of batched records.
+    wide: Horizon,
     whole: Bivariate,
     response_count: u64,
     invalid: u64,
@@ -108,29 +114,31 @@ pub struct LengthBias {
     since_refresh: usize,
     /// The last full analysis (shared with the snapshots that carry it).
     metrics: Arc<LengthBiasMetrics>,
-    /// The analysis of the last `SHORT` records, while their correlation is significant.
-    recent: Option<LengthBiasMetrics>,
-    /// Valid records since `recent` was computed.
-    since_recent: usize,
-    /// |r| at which a full window, and a full short horizon, is significant at `ALPHA`.
-    critical_r: (f64, f64),
+    /// |r| at which a full window is significant at `ALPHA`.
+    critical_r: f64,
     /// The previous valid record (length, reward), for the record-to-record changes.
     previous: Option<(f64, f64)>,
-    /// (Δ length, Δ reward) between consecutive valid records within `window`, and within
-    /// `short`.
+    /// (Δ length, Δ reward) between consecutive valid records within `window`.
     changes: PairWindow,
-    short_changes: PairWindow,
-    /// Whether the changes confirmed the window's analysis when it was made, and the short
-    /// horizon's.
-    confirmed: (bool, bool),
+    /// Whether the changes confirmed the window's analysis when it was made.
+    confirmed: bool,
+    /// Valid records, and updates that brought at least one, for records per update.
+    batches: (u64, u64),
+    /// Valid records since the last `maybe_refresh`.
+    pending: u64,
 }
 
-/// Records of the short horizon that the anomaly also looks at.
-const SHORT: usize = 64;
-
-/// Valid records between two analyses of the short horizon while it stays significant.
-const SHORT_EVERY: usize = 4;
-
+/// Records of the recent horizon when records come one per update: about the best single
+/// horizon for a bias that grows in gradually (docs/benchmarks.md).
+const NARROW: usize = 64;
+/// Records of the recent horizon when updates bring batches. Each record is a look at the
+/// horizon, so a batch of k records per update gives k times the chance looks per logged
+/// step; at 64 records a weak real coupling of healthy runs (|ρ| ≈ 0.15) crosses the
+/// severity bar by chance about once in 200 looks, at 128 about once in 10,000
+/// (docs/benchmarks.md).
+const WIDE: usize = 128;
+/// Mean valid records per update from which updates count as batches.
+const BATCHED: f64 = 2.0;
 /// The anomaly's significance level.
 const ALPHA: f64 = 0.01;
 
@@ -140,7 +148,7 @@ const ALWAYS_REFRESH_BELOW: usize = 256;
 /// |r| above which `n` pairs are significant at `ALPHA` (two-sided), found by bisection on
 /// the p-value (decreasing in |r|); a hair below the exact value, so that the O(1)
 /// correlation, which may differ from a fresh pass by rounding, never misses a case.
-fn critical_correlation(n: usize) -> f64 {
+pub(super) fn critical_correlation(n: usize) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     for _ in 0..60 {
         let mid = 0.5 * (lo + hi);
@@ -171,22 +179,19 @@ impl LengthBias {
         Ok(LengthBias {
             threshold,
             window: PairWindow::new(window),
-            short: PairWindow::new(SHORT.min(window)),
+            narrow: Horizon::new(NARROW.min(window)),
+            wide: Horizon::new(WIDE.min(window)),
             whole: Bivariate::default(),
             response_count: 0,
             invalid: 0,
             since_refresh: 0,
             metrics: Arc::new(LengthBiasMetrics::default()),
-            recent: None,
-            since_recent: 0,
-            critical_r: (
-                critical_correlation(window),
-                critical_correlation(SHORT.min(window)),
-            ),
+            critical_r: critical_correlation(window),
             previous: None,
             changes: PairWindow::new(window - 1),
-            short_changes: PairWindow::new(SHORT.min(window) - 1),
-            confirmed: (false, false),
+            confirmed: false,
+            batches: (0, 0),
+            pending: 0,
         })
     }
 
@@ -211,15 +216,16 @@ impl LengthBias {
         self.response_count += 1;
         if reward.is_finite() && length.is_finite() {
             self.window.push(length, reward);
-            self.short.push(length, reward);
             self.whole.update(length, reward);
-            if let Some((l0, r0)) = self.previous {
-                self.changes.push(length - l0, reward - r0);
-                self.short_changes.push(length - l0, reward - r0);
+            let change = self.previous.map(|(l0, r0)| (length - l0, reward - r0));
+            if let Some((dl, dr)) = change {
+                self.changes.push(dl, dr);
             }
+            self.narrow.push(length, reward, change);
+            self.wide.push(length, reward, change);
             self.previous = Some((length, reward));
             self.since_refresh += 1;
-            self.since_recent += 1;
+            self.pending += 1;
         } else {
             self.invalid += 1;
         }
@@ -231,7 +237,7 @@ impl LengthBias {
         let r: Vec<f64> = r.iter().collect();
         let mut m = analysis::analyse(&r, &l, self.whole.correlation());
         m.response_count = self.response_count;
-        self.confirmed.0 = confirms(&self.changes, &m);
+        self.confirmed = confirms(&self.changes, &m);
         self.metrics = Arc::new(m);
         self.since_refresh = 0;
     }
@@ -247,36 +253,46 @@ impl LengthBias {
         &self.metrics
     }
 
-    /// Whether the correlation over the pairs of a full `w` can be significant at `ALPHA`,
-    /// given its critical |r|.
-    fn significant(w: &PairWindow, critical: f64) -> bool {
-        w.is_full() && w.correlation().is_some_and(|r| r.abs() >= critical)
+    /// Whether updates bring batches of records (on average at least `BATCHED`).
+    fn batched(&self) -> bool {
+        let (records, updates) = self.batches;
+        updates > 0 && records as f64 >= BATCHED * updates as f64
     }
 
     /// The per-update path: re-analyses the window when due (see the module notes) and the
-    /// short horizon when it may hold evidence; bounded work per record.
+    /// recent horizon when it may hold evidence; bounded work per record.
     pub fn maybe_refresh(&mut self) {
+        if self.pending > 0 {
+            self.batches.0 += self.pending;
+            self.batches.1 += 1;
+            self.pending = 0;
+        }
         let cap = self.window.capacity();
         let n = self.window.len();
+        let significant = self.window.is_full()
+            && self
+                .window
+                .correlation()
+                .is_some_and(|r| r.abs() >= self.critical_r);
         let due = self.since_refresh > 0
             && (n < ALWAYS_REFRESH_BELOW
                 || self.since_refresh >= (cap / 2).max(1)
-                || (self.since_refresh >= (cap / 8).max(1)
-                    && (n < cap || Self::significant(&self.window, self.critical_r.0))));
+                || (self.since_refresh >= (cap / 8).max(1) && (n < cap || significant)));
         if due {
             self.refresh();
         }
-        // The short horizon adds nothing until the window holds more than it.
-        if n <= SHORT || !Self::significant(&self.short, self.critical_r.1) {
-            self.recent = None;
-        } else if self.recent.is_none() || self.since_recent >= SHORT_EVERY {
-            let l: Vec<f64> = self.short.lengths().iter().collect();
-            let r: Vec<f64> = self.short.rewards().iter().collect();
-            let m = analysis::analyse(&r, &l, self.whole.correlation());
-            self.confirmed.1 = confirms(&self.short_changes, &m);
-            self.recent = Some(m);
-            self.since_recent = 0;
-        }
+        // A horizon adds nothing until the window holds more than it; only the one that
+        // fits how records arrive is analysed.
+        let whole = self.whole.correlation();
+        let batched = self.batched();
+        let (on, off) = if batched {
+            (&mut self.wide, &mut self.narrow)
+        } else {
+            (&mut self.narrow, &mut self.wide)
+        };
+        off.maybe_refresh(false, whole);
+        let useful = n > on.capacity();
+        on.maybe_refresh(useful, whole);
     }
 
     /// The latest analysis, as last refreshed (shared: cloning the `Arc` is cheap).
@@ -292,7 +308,7 @@ impl LengthBias {
 
     /// Strong enough evidence for an anomaly: detected, significant, enough records.
     /// Over the whole window or, so that a bias that starts late is seen quickly, over
-    /// the last `SHORT` records.
+    /// the recent horizon.
     pub fn anomalous(&self) -> bool {
         self.evidence().is_some()
     }
@@ -309,11 +325,9 @@ impl LengthBias {
                     .is_some_and(|p| p < ALPHA)
         };
         Some(&*self.metrics)
-            .filter(|m| self.confirmed.0 && holds(m))
-            .or(self
-                .recent
-                .as_ref()
-                .filter(|m| self.confirmed.1 && holds(m)))
+            .filter(|m| self.confirmed && holds(m))
+            .or(self.narrow.confirmed().filter(|m| holds(m)))
+            .or(self.wide.confirmed().filter(|m| holds(m)))
     }
 }
 
@@ -330,7 +344,7 @@ const CONFIRM_Z: f64 = 0.5;
 /// on purpose: under a real bias the changes correlate as the records do (each record's
 /// reward follows its own length), while for a shared drift their correlation is noise
 /// around zero that clears half a standard error in the right direction 31% of the time.
-fn confirms(changes: &PairWindow, m: &LengthBiasMetrics) -> bool {
+pub(super) fn confirms(changes: &PairWindow, m: &LengthBiasMetrics) -> bool {
     let n = changes.len();
     let (Some(level), Some(rc)) = (
         m.pearson_correlation.or(m.spearman_correlation),
@@ -350,16 +364,16 @@ fn confirms(changes: &PairWindow, m: &LengthBiasMetrics) -> bool {
 impl Validate for LengthBias {
     fn validate(&self) -> Result<()> {
         self.window.validate()?;
-        self.short.validate()?;
+        self.narrow.validate()?;
+        self.wide.validate()?;
         self.changes.validate()?;
-        self.short_changes.validate()?;
-        let r_ok = |r: f64| r > 0.0 && r <= 1.0;
-        if self.short.capacity() != SHORT.min(self.window.capacity())
-            || self.changes.capacity() + 1 != self.window.capacity()
-            || self.short_changes.capacity() + 1 != self.short.capacity()
+        let window = self.window.capacity();
+        if self.narrow.capacity() != NARROW.min(window)
+            || self.wide.capacity() != WIDE.min(window)
+            || self.changes.capacity() + 1 != window
             || !(0.0..=1.0).contains(&self.threshold)
-            || !r_ok(self.critical_r.0)
-            || !r_ok(self.critical_r.1)
+            || !(self.critical_r > 0.0 && self.critical_r <= 1.0)
+            || self.batches.0 < self.batches.1
         {
             return Err(invalid("length-bias state"));
         }
@@ -415,6 +429,33 @@ mod tests {
         assert!(m.pearson_correlation.unwrap() > 0.5 && m.bias_severity.unwrap() > 0.35);
         assert_eq!(drift_flags, 0);
         assert!(coupled_flags > 900, "{coupled_flags}");
+    }
+
+    /// A bias that starts late is first seen on the recent horizon that fits how records
+    /// arrive: the last 64 records when they come one per update, the last 128 when updates
+    /// bring batches of 16.
+    #[test]
+    fn the_recent_horizon_follows_records_per_update() {
+        for (per_update, horizon) in [(1, NARROW), (16, WIDE)] {
+            let mut lb = LengthBias::new(0.35, 1024).unwrap();
+            let mut noise = crate::forensics::testing::Noise(11);
+            let mut first = None;
+            for i in 0..1200 {
+                let length = 100.0 + 20.0 * noise.normal();
+                let reward = if i < 800 { 0.0 } else { 0.01 * length } + 0.1 * noise.normal();
+                lb.add(reward, length);
+                if (i + 1) % per_update == 0 {
+                    lb.maybe_refresh();
+                    if first.is_none() && lb.anomalous() {
+                        first = Some((i, lb.evidence().unwrap().valid_sample_count));
+                    }
+                }
+            }
+            let (at, seen) = first.expect("the late bias is caught");
+            assert!((800..800 + 2 * horizon).contains(&at), "{per_update}: {at}");
+            assert_eq!(seen, horizon, "{per_update} records per update");
+            assert_eq!(lb.batched(), per_update > 1);
+        }
     }
 
     #[test]

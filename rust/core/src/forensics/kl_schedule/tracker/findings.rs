@@ -54,10 +54,11 @@ impl KlScheduleTracker {
             // A KL that never reached the band says the target may not fit this run (a
             // GRPO run's per-token KL is far below PPO's 0.1) as much as that the run is
             // broken, and without an adaptive coefficient nothing steers the KL to the band:
-            // those are warnings. An adaptive controller losing a band it held is critical.
+            // those are warnings. An adaptive controller losing a band it held (10 samples in
+            // a row inside it) is critical.
             out.push(Finding::new(
                 "target_range_anomaly",
-                if t <= 0.3 && self.acquired && self.coef_ever_changed {
+                if t <= 0.3 && self.held && self.coef_ever_changed {
                     Severity::Critical
                 } else {
                     Severity::Warning
@@ -167,9 +168,13 @@ impl KlScheduleTracker {
         if m.kl_drift_detected {
             let mut f = Finding::new(
                 "kl_drift_detected",
-                // Drift is a change, not by itself a failure: critical only when strong and
-                // the KL has also left its band.
-                if score > 0.6 && m.kl_current_mean.is_some_and(|c| !self.in_band(c)) {
+                // Drift is a change, not by itself a failure: critical only when strong, the
+                // KL has also left its band, and an adaptive coefficient was there to hold it
+                // (with a fixed one the KL wanders freely, as the band rule also says).
+                if score > 0.6
+                    && self.coef_ever_changed
+                    && m.kl_current_mean.is_some_and(|c| !self.in_band(c))
+                {
                     Severity::Critical
                 } else {
                     Severity::Warning
