@@ -248,3 +248,29 @@ def test_writers_round_trip_through_read_run(name: str, tmp_path) -> None:
         for k, v in r.columns.items():
             assert same(run.columns[k], v), (src, k)
             assert run.train.present[k].all(), (src, k)
+
+
+def _load_study():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benches" / "study_trainer_evidence.py"
+    spec = importlib.util.spec_from_file_location("study_trainer_evidence", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_evidence_study_measures_shifts_against_the_pre_onset_line():
+    study = _load_study()
+    rng = np.random.default_rng(4)
+    trend = 0.05 * np.arange(300.0)
+    y = trend + rng.standard_normal(300)
+    # A trend that just goes on is no evidence; a 3-sd shift at row 200 is, about
+    # 3 / sqrt(1/20 + 1/100) = 12 standard errors.
+    assert abs(study.shift_t(y, 200, 20)) < 3.0
+    y[200:] += 3.0
+    assert 8.0 < study.shift_t(y, 200, 20) < 17.0
+    run = generate_trainer_run("grpo_component_divergence", 0)
+    assert study.directions("grpo_component_divergence", run.params) in ([1, -1], [-1, 1])
