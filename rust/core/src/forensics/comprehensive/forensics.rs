@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use super::config::ComprehensiveConfig;
 use super::metrics::{ComprehensiveMetrics, StepInput};
 use crate::error::Result;
-use crate::forensics::advantage::{AdvantageInput, AdvantageTracker};
+use crate::forensics::advantage::{AdvantageInput, AdvantageMetrics, AdvantageTracker};
 use crate::forensics::event::{EventLog, Finding, Severity};
-use crate::forensics::gradient::GradientAnalyzer;
-use crate::forensics::kl_schedule::KlScheduleTracker;
+use crate::forensics::gradient::{GradientAnalyzer, GradientMetrics};
+use crate::forensics::kl_schedule::{KlScheduleMetrics, KlScheduleTracker};
 use crate::forensics::length_bias::LengthBias;
 use crate::state::{invalid, Validate};
 
@@ -117,6 +117,23 @@ impl ComprehensiveForensics {
     /// The KL tracker, the gradient analyzer, the advantage tracker and the layer.
     pub fn into_parts(self) -> Parts {
         (self.kl, self.gradient, self.advantage, self.layer)
+    }
+
+    /// The parts, borrowed apart (the batch path updates the trackers side by side).
+    pub(super) fn parts_mut(
+        &mut self,
+    ) -> (
+        Option<&mut KlScheduleTracker>,
+        Option<&mut GradientAnalyzer>,
+        Option<&mut AdvantageTracker>,
+        &mut Layer,
+    ) {
+        (
+            self.kl.as_mut(),
+            self.gradient.as_mut(),
+            self.advantage.as_mut(),
+            &mut self.layer,
+        )
     }
 
     /// The parameters.
@@ -304,6 +321,42 @@ impl Layer {
         advantage_samples: Option<&[f64]>,
         responses: &[(f64, f64)],
     ) -> &Arc<ComprehensiveMetrics> {
+        let Trackers {
+            mut kl,
+            mut gradient,
+            mut advantage,
+        } = trackers;
+        let keep = !self.history_off;
+        let mut snaps = Snapshots::default();
+        if let Some(kl) = kl.as_deref_mut() {
+            if let Some(snap) = update_kl(kl, &input) {
+                snaps.kl = keep.then(|| Arc::new(snap.clone()));
+            }
+        }
+        if let Some(g) = gradient.as_deref_mut() {
+            if let Some(snap) = update_gradient(g, &input) {
+                snaps.gradient = keep.then(|| Arc::new(snap.clone()));
+            }
+        }
+        if let Some(a) = advantage.as_deref_mut() {
+            if let Some(snap) = update_advantage(a, &input, advantage_samples) {
+                snaps.advantage = keep.then(|| Arc::new(snap.clone()));
+            }
+        }
+        let parts = ScoreParts::of(kl.as_deref(), gradient.as_deref(), advantage.as_deref());
+        self.finish(input, parts, snaps, responses)
+    }
+
+    /// This layer's part of an update, after the trackers': input checks, length bias,
+    /// events, the scores from `parts` (the trackers' latest metrics) and the snapshot
+    /// carrying `snaps` (the metrics of the trackers updated at this step, when kept).
+    pub(super) fn finish(
+        &mut self,
+        input: StepInput,
+        parts: ScoreParts,
+        snaps: Snapshots,
+        responses: &[(f64, f64)],
+    ) -> &Arc<ComprehensiveMetrics> {
         self.updates += 1;
         let step = input.step;
         let mut m = ComprehensiveMetrics::empty(
@@ -312,51 +365,9 @@ impl Layer {
                 .map(|l| (l.threshold(), l.corr_threshold())),
         );
         m.input = input;
-        let Trackers {
-            mut kl,
-            mut gradient,
-            mut advantage,
-        } = trackers;
-        if let Some(kl) = kl.as_deref_mut() {
-            if input.kl.is_some() || input.kl_coef.is_some() {
-                let snap = kl.update(step, input.kl, input.kl_coef);
-                if !self.history_off {
-                    m.kl_schedule_metrics = Some(Arc::new(snap.clone()));
-                }
-            }
-        }
-        if let Some(g) = gradient.as_deref_mut() {
-            let (p, v, t) = (
-                input.policy_grad_norm,
-                input.value_grad_norm,
-                input.total_grad_norm,
-            );
-            if p.is_some() || v.is_some() || t.is_some() {
-                let snap = g.update(step, p, v, t);
-                if !self.history_off {
-                    m.gradient_norms_metrics = Some(Arc::new(snap.clone()));
-                }
-            }
-        }
-        if let Some(a) = advantage.as_deref_mut() {
-            if input.advantage_mean.is_some()
-                || input.advantage_std.is_some()
-                || advantage_samples.is_some()
-            {
-                let ai = AdvantageInput {
-                    mean: input.advantage_mean,
-                    std: input.advantage_std,
-                    min: input.advantage_min,
-                    max: input.advantage_max,
-                    median: input.advantage_median,
-                    samples: advantage_samples,
-                };
-                let snap = a.update(step, &ai);
-                if !self.history_off {
-                    m.advantage_statistics_metrics = Some(Arc::new(snap.clone()));
-                }
-            }
-        }
+        m.kl_schedule_metrics = snaps.kl;
+        m.gradient_norms_metrics = snaps.gradient;
+        m.advantage_statistics_metrics = snaps.advantage;
         let mut findings = self.input_findings(&input);
         if let Some(lb) = self.length_bias.as_mut() {
             let threshold = lb.threshold();
@@ -388,12 +399,7 @@ impl Layer {
             }
         }
         self.events.observe(step, findings);
-        scores(
-            kl.as_deref(),
-            gradient.as_deref(),
-            advantage.as_deref(),
-            &mut m,
-        );
+        parts.write(&mut m);
         // The snapshot is written into the shared slot when nothing else holds it (the
         // batch path, whose rows the history does not keep): the same value as a fresh
         // `Arc`, without an allocation and a free per step.
@@ -433,33 +439,143 @@ impl Layer {
     }
 }
 
-/// RLDK's three aggregates, over the parts that have data (latest state of each tracker);
-/// the drift term counts once, in training stability.
-fn scores(
-    kl: Option<&KlScheduleTracker>,
-    gradient: Option<&GradientAnalyzer>,
-    advantage: Option<&AdvantageTracker>,
-    m: &mut ComprehensiveMetrics,
-) {
-    {
-        let kl = kl.map(KlScheduleTracker::metrics);
-        let g = gradient.map(GradientAnalyzer::metrics);
-        let a = advantage.map(AdvantageTracker::metrics);
-        let overall = [
-            kl.and_then(|k| k.kl_health_score),
-            kl.and_then(|k| k.schedule_health_score),
-            g.and_then(|g| g.gradient_health_score),
-            a.and_then(|a| a.advantage_health_score),
-        ];
-        let stability = [
-            kl.and_then(|k| k.target_range_stability),
-            kl.and_then(|k| k.kl_drift_score)
-                .map(|d| (1.0 - d).max(0.0)),
-            g.and_then(|g| g.training_stability),
-        ];
-        m.overall_health_score = mean_of(&overall);
-        m.training_stability_score = mean_of(&stability);
-        m.convergence_quality_score = mean_of(&[a.and_then(|a| a.advantage_quality_score)]);
+/// Updates the KL tracker when KL or its coefficient was logged; its metrics if so.
+pub(super) fn update_kl<'a>(
+    kl: &'a mut KlScheduleTracker,
+    input: &StepInput,
+) -> Option<&'a KlScheduleMetrics> {
+    (input.kl.is_some() || input.kl_coef.is_some())
+        .then(|| kl.update(input.step, input.kl, input.kl_coef))
+}
+
+/// Updates the gradient analyzer when a norm was logged; its metrics if so.
+pub(super) fn update_gradient<'a>(
+    g: &'a mut GradientAnalyzer,
+    input: &StepInput,
+) -> Option<&'a GradientMetrics> {
+    let (p, v, t) = (
+        input.policy_grad_norm,
+        input.value_grad_norm,
+        input.total_grad_norm,
+    );
+    (p.is_some() || v.is_some() || t.is_some()).then(|| g.update(input.step, p, v, t))
+}
+
+/// Updates the advantage tracker when advantage statistics or samples were logged; its
+/// metrics if so.
+pub(super) fn update_advantage<'a>(
+    a: &'a mut AdvantageTracker,
+    input: &StepInput,
+    samples: Option<&[f64]>,
+) -> Option<&'a AdvantageMetrics> {
+    if input.advantage_mean.is_none() && input.advantage_std.is_none() && samples.is_none() {
+        return None;
+    }
+    let ai = AdvantageInput {
+        mean: input.advantage_mean,
+        std: input.advantage_std,
+        min: input.advantage_min,
+        max: input.advantage_max,
+        median: input.advantage_median,
+        samples,
+    };
+    Some(a.update(input.step, &ai))
+}
+
+/// The metrics of the trackers updated at one step, kept in its snapshot.
+#[derive(Debug, Default)]
+pub(super) struct Snapshots {
+    pub kl: Option<Arc<KlScheduleMetrics>>,
+    pub gradient: Option<Arc<GradientMetrics>>,
+    pub advantage: Option<Arc<AdvantageMetrics>>,
+}
+
+/// What RLDK's three aggregates read of the trackers' latest metrics (`None` for a
+/// disabled tracker or a part without data).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct ScoreParts {
+    pub kl: KlParts,
+    pub gradient: GradientParts,
+    pub advantage: AdvantageParts,
+}
+
+/// The KL tracker's score parts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct KlParts {
+    health: Option<f64>,
+    schedule: Option<f64>,
+    in_range: Option<f64>,
+    drift: Option<f64>,
+}
+
+/// The gradient analyzer's score parts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct GradientParts {
+    health: Option<f64>,
+    stability: Option<f64>,
+}
+
+/// The advantage tracker's score parts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct AdvantageParts {
+    health: Option<f64>,
+    quality: Option<f64>,
+}
+
+impl KlParts {
+    pub(super) fn of(k: &KlScheduleMetrics) -> Self {
+        KlParts {
+            health: k.kl_health_score,
+            schedule: k.schedule_health_score,
+            in_range: k.target_range_stability,
+            drift: k.kl_drift_score,
+        }
+    }
+}
+
+impl GradientParts {
+    pub(super) fn of(g: &GradientMetrics) -> Self {
+        GradientParts {
+            health: g.gradient_health_score,
+            stability: g.training_stability,
+        }
+    }
+}
+
+impl AdvantageParts {
+    pub(super) fn of(a: &AdvantageMetrics) -> Self {
+        AdvantageParts {
+            health: a.advantage_health_score,
+            quality: a.advantage_quality_score,
+        }
+    }
+}
+
+impl ScoreParts {
+    fn of(
+        kl: Option<&KlScheduleTracker>,
+        gradient: Option<&GradientAnalyzer>,
+        advantage: Option<&AdvantageTracker>,
+    ) -> Self {
+        ScoreParts {
+            kl: kl.map(|k| KlParts::of(k.metrics())).unwrap_or_default(),
+            gradient: gradient
+                .map(|g| GradientParts::of(g.metrics()))
+                .unwrap_or_default(),
+            advantage: advantage
+                .map(|a| AdvantageParts::of(a.metrics()))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// RLDK's three aggregates, over the parts that have data; the drift term counts once,
+    /// in training stability.
+    fn write(&self, m: &mut ComprehensiveMetrics) {
+        let (k, g, a) = (self.kl, self.gradient, self.advantage);
+        m.overall_health_score = mean_of(&[k.health, k.schedule, g.health, a.health]);
+        m.training_stability_score =
+            mean_of(&[k.in_range, k.drift.map(|d| (1.0 - d).max(0.0)), g.stability]);
+        m.convergence_quality_score = mean_of(&[a.quality]);
     }
 }
 

@@ -1,9 +1,11 @@
 //! Comprehensive PPO forensics: RLDK's `ComprehensivePPOForensics` over the trackers.
 
+mod batch;
 mod config;
 mod forensics;
 mod metrics;
 
+pub use batch::comprehensive_batch;
 pub use config::ComprehensiveConfig;
 pub use forensics::{ComprehensiveForensics, Layer, Parts, Trackers};
 pub use metrics::{ComprehensiveMetrics, StepInput, COMPREHENSIVE_NUMERIC_FIELDS};
@@ -50,7 +52,7 @@ pub struct StepColumns<'a> {
 }
 
 impl StepColumns<'_> {
-    fn check(&self) -> Result<()> {
+    pub(super) fn check(&self) -> Result<()> {
         let n = self.steps.len();
         for (what, col) in [
             ("steps and kl", self.kl),
@@ -105,37 +107,9 @@ impl StepColumns<'_> {
 
     /// The step's response record, as `update` receives it (a non-finite reward or length
     /// is counted as invalid by the detector, exactly as on the per-step path).
-    fn response(&self, i: usize) -> Option<(f64, f64)> {
+    pub(super) fn response(&self, i: usize) -> Option<(f64, f64)> {
         Some((self.response_reward?[i], self.response_length?[i]))
     }
-}
-
-/// Feeds the columns row by row (as [`ComprehensiveForensics::update`]) and returns each
-/// row's scalar metrics as columns in the order of [`COMPREHENSIVE_NUMERIC_FIELDS`].
-pub fn comprehensive_batch(
-    forensics: &mut ComprehensiveForensics,
-    cols: &StepColumns<'_>,
-) -> Result<Vec<Vec<f64>>> {
-    cols.check()?;
-    let n = cols.steps.len();
-    // One allocation per column up front (`vec![v; k]` would clone `v`, and a clone of an
-    // empty vector has no capacity: the columns would grow by doubling).
-    let mut out: Vec<Vec<f64>> = (0..COMPREHENSIVE_NUMERIC_FIELDS.len())
-        .map(|_| Vec::with_capacity(n))
-        .collect();
-    // Event messages are replaced at every step their condition holds: only the last one
-    // of each event is seen, so those that can be are written once, when the batch ends.
-    forensics.set_deferred_messages(true);
-    for i in 0..n {
-        forensics.record_history_for_remaining(n - i);
-        let response = cols.response(i);
-        let row = forensics.update(cols.row(i), None, response.as_slice());
-        for (col, v) in out.iter_mut().zip(row.numeric()) {
-            col.push(v);
-        }
-    }
-    forensics.set_deferred_messages(false);
-    Ok(out)
 }
 
 #[cfg(test)]

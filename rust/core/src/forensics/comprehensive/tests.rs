@@ -206,6 +206,51 @@ fn long_batch_equals_per_step_with_a_capped_history_and_length_bias() {
     assert!(to_bytes("C", &a) == to_bytes("C", &b));
 }
 
+/// A batch over several of the batch path's chunks, with a history that reaches back
+/// across a chunk boundary: the trackers run side by side within each chunk, and rows,
+/// events, histories and final state still equal per-step updates.
+#[test]
+fn batch_across_chunks_equals_per_step() {
+    let chunk = super::batch::CHUNK;
+    let n = 2 * chunk + 1234;
+    let mut noise = crate::forensics::testing::Noise(8);
+    let steps: Vec<f64> = (0..n).map(|i| (3 * i) as f64).collect();
+    let mut kl: Vec<f64> = (0..n)
+        .map(|i| 0.1 + 0.02 * (i as f64 / 500.0).sin() + 0.01 * noise.normal())
+        .collect();
+    kl[chunk] = f64::NAN;
+    let coef: Vec<f64> = (0..n).map(|i| 0.2 + 0.001 * (i % 13) as f64).collect();
+    let mut pg: Vec<f64> = (0..n)
+        .map(|_| 0.5 * (1.0 + 0.05 * noise.normal()))
+        .collect();
+    pg[chunk + 7] *= 100.0;
+    let vg: Vec<f64> = (0..n)
+        .map(|_| 1.5 * (1.0 + 0.05 * noise.normal()))
+        .collect();
+    let am: Vec<f64> = (0..n).map(|_| 0.01 * noise.normal()).collect();
+    let asd: Vec<f64> = (0..n).map(|_| 1.0 + 0.02 * noise.normal()).collect();
+    let ent: Vec<f64> = (0..n).map(|_| 2.0 + 0.1 * noise.normal()).collect();
+    let cols = StepColumns {
+        steps: &steps,
+        kl: Some(&kl),
+        kl_coef: Some(&coef),
+        entropy: Some(&ent),
+        policy_grad_norm: Some(&pg),
+        value_grad_norm: Some(&vg),
+        advantage_mean: Some(&am),
+        advantage_std: Some(&asd),
+        ..StepColumns::default()
+    };
+    let cfg = ComprehensiveConfig {
+        history_size: chunk / 2 + 1500,
+        ..ComprehensiveConfig::default()
+    };
+    let (a, b) = per_step_and_batch(cfg, &cols);
+    assert!(a.kl().unwrap().events().events().count() > 0);
+    assert!(a.gradient().unwrap().events().events().count() > 0);
+    assert!(to_bytes("C", &a) == to_bytes("C", &b));
+}
+
 #[test]
 fn disabled_trackers_are_absent() {
     let cfg = ComprehensiveConfig {

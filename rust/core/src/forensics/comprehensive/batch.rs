@@ -1,0 +1,170 @@
+//! The batch path: columns in, each row's scalar metrics out, with every result (events,
+//! histories, final state) as row-by-row [`ComprehensiveForensics::update`] calls give.
+//!
+//! The three trackers do not read each other, and the layer reads only their latest score
+//! parts and, for the rows its history keeps, their snapshots. So the rows go in chunks:
+//! within a chunk the KL tracker runs on one thread while the gradient analyzer and the
+//! advantage tracker run on another, each recording per row what the layer will read, and
+//! then the layer goes over the chunk's rows. Each tracker still sees its rows in order
+//! and does exactly what a per-step update does, so nothing depends on the thread count.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::forensics::{
+    update_advantage, update_gradient, update_kl, AdvantageParts, GradientParts, KlParts,
+    ScoreParts, Snapshots,
+};
+use super::{ComprehensiveForensics, StepColumns, COMPREHENSIVE_NUMERIC_FIELDS};
+use crate::error::Result;
+use crate::forensics::advantage::{AdvantageMetrics, AdvantageTracker};
+use crate::forensics::gradient::{GradientAnalyzer, GradientMetrics};
+use crate::forensics::kl_schedule::{KlScheduleMetrics, KlScheduleTracker};
+
+/// Rows per chunk: large enough that handing a chunk to a thread costs nothing per row,
+/// small enough that the per-row records stay in cache (about 1 MB per tracker).
+pub(super) const CHUNK: usize = 16_384;
+
+/// What the layer reads of one tracker at one row: its score parts, and its snapshot when
+/// it was updated at that row and the layer's history keeps the row.
+type Row<P, M> = (P, Option<Arc<M>>);
+
+/// Feeds the columns row by row (as [`ComprehensiveForensics::update`]) and returns each
+/// row's scalar metrics as columns in the order of [`COMPREHENSIVE_NUMERIC_FIELDS`].
+pub fn comprehensive_batch(
+    forensics: &mut ComprehensiveForensics,
+    cols: &StepColumns<'_>,
+) -> Result<Vec<Vec<f64>>> {
+    cols.check()?;
+    let n = cols.steps.len();
+    // One allocation per column up front (`vec![v; k]` would clone `v`, and a clone of an
+    // empty vector has no capacity: the columns would grow by doubling).
+    let mut out: Vec<Vec<f64>> = (0..COMPREHENSIVE_NUMERIC_FIELDS.len())
+        .map(|_| Vec::with_capacity(n))
+        .collect();
+    let (mut kl, mut gradient, mut advantage, layer) = forensics.parts_mut();
+    let layer_cap = layer.config().history_size;
+    // Event messages are replaced at every step their condition holds: only the last one
+    // of each event is seen, so those that can be are written once, when the batch ends.
+    if let Some(k) = kl.as_deref_mut() {
+        k.set_deferred_messages(true);
+    }
+    let mut kl_rows: Vec<Row<KlParts, KlScheduleMetrics>> = Vec::new();
+    let mut g_rows: Vec<Row<GradientParts, GradientMetrics>> = Vec::new();
+    let mut a_rows: Vec<Row<AdvantageParts, AdvantageMetrics>> = Vec::new();
+    for start in (0..n).step_by(CHUNK) {
+        let rows = start..(start + CHUNK).min(n);
+        let kl_side = || {
+            if let Some(k) = kl.as_deref_mut() {
+                run_kl(k, cols, rows.clone(), layer_cap, &mut kl_rows);
+            }
+        };
+        let other_side = || {
+            if let Some(g) = gradient.as_deref_mut() {
+                run_gradient(g, cols, rows.clone(), layer_cap, &mut g_rows);
+            }
+            if let Some(a) = advantage.as_deref_mut() {
+                run_advantage(a, cols, rows.clone(), layer_cap, &mut a_rows);
+            }
+        };
+        rayon::join(kl_side, other_side);
+        let mut kl_it = kl_rows.drain(..);
+        let mut g_it = g_rows.drain(..);
+        let mut a_it = a_rows.drain(..);
+        for i in rows {
+            layer.set_history_recording(n - i <= layer_cap);
+            let (kp, ks) = kl_it.next().unwrap_or_default();
+            let (gp, gs) = g_it.next().unwrap_or_default();
+            let (ap, as_) = a_it.next().unwrap_or_default();
+            let parts = ScoreParts {
+                kl: kp,
+                gradient: gp,
+                advantage: ap,
+            };
+            let snaps = Snapshots {
+                kl: ks,
+                gradient: gs,
+                advantage: as_,
+            };
+            let response = cols.response(i);
+            let row = layer.finish(cols.row(i), parts, snaps, response.as_slice());
+            for (col, v) in out.iter_mut().zip(row.numeric()) {
+                col.push(v);
+            }
+        }
+    }
+    if let Some(k) = kl {
+        k.set_deferred_messages(false);
+    }
+    if let Some(g) = gradient {
+        g.set_snapshot_only_fields(true);
+    }
+    // Per-step updates leave every part recording; so does the batch.
+    forensics.set_history_recording(true);
+    Ok(out)
+}
+
+/// Runs the KL tracker over `rows`, recording per row what the layer reads.
+fn run_kl(
+    k: &mut KlScheduleTracker,
+    cols: &StepColumns<'_>,
+    rows: Range<usize>,
+    layer_cap: usize,
+    out: &mut Vec<Row<KlParts, KlScheduleMetrics>>,
+) {
+    let n = cols.steps.len();
+    let own_cap = k.config().history_size;
+    for i in rows {
+        // Snapshots that a history would drop before the batch ends are not kept.
+        k.set_history_recording(n - i <= own_cap);
+        let input = cols.row(i);
+        let snap = update_kl(k, &input)
+            .filter(|_| n - i <= layer_cap)
+            .map(|m| Arc::new(m.clone()));
+        out.push((KlParts::of(k.metrics()), snap));
+    }
+}
+
+/// Runs the gradient analyzer over `rows`, recording per row what the layer reads.
+fn run_gradient(
+    g: &mut GradientAnalyzer,
+    cols: &StepColumns<'_>,
+    rows: Range<usize>,
+    layer_cap: usize,
+    out: &mut Vec<Row<GradientParts, GradientMetrics>>,
+) {
+    let n = cols.steps.len();
+    let own_cap = g.config().history_size;
+    for i in rows {
+        let own = n - i <= own_cap;
+        let layer_keeps = n - i <= layer_cap;
+        g.set_history_recording(own);
+        // Its snapshot is kept by its own history or copied into the layer's.
+        g.set_snapshot_only_fields(own || layer_keeps);
+        let input = cols.row(i);
+        let snap = update_gradient(g, &input)
+            .filter(|_| layer_keeps)
+            .map(|m| Arc::new(m.clone()));
+        out.push((GradientParts::of(g.metrics()), snap));
+    }
+}
+
+/// Runs the advantage tracker over `rows`, recording per row what the layer reads.
+fn run_advantage(
+    a: &mut AdvantageTracker,
+    cols: &StepColumns<'_>,
+    rows: Range<usize>,
+    layer_cap: usize,
+    out: &mut Vec<Row<AdvantageParts, AdvantageMetrics>>,
+) {
+    let n = cols.steps.len();
+    let own_cap = a.config().history_size;
+    for i in rows {
+        a.set_history_recording(n - i <= own_cap);
+        let input = cols.row(i);
+        let snap = update_advantage(a, &input, None)
+            .filter(|_| n - i <= layer_cap)
+            .map(|m| Arc::new(m.clone()));
+        out.push((AdvantageParts::of(a.metrics()), snap));
+    }
+}
