@@ -11,7 +11,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::forensics::{
+use super::parts::{
     update_advantage, update_gradient, update_kl, AdvantageParts, GradientParts, KlParts,
     ScoreParts, Snapshots,
 };

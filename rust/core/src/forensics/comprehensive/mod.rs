@@ -4,6 +4,7 @@ mod batch;
 mod config;
 mod forensics;
 mod metrics;
+mod parts;
 
 pub use batch::comprehensive_batch;
 pub use config::ComprehensiveConfig;
