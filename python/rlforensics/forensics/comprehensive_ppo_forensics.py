@@ -236,7 +236,12 @@ class ComprehensivePPOForensics:
         step's scalar metrics as columns. A column not given was not logged; NaN in a column
         is a non-finite value. With ``enable_trainer_signals``, the columns
         ``frac_reward_zero_std``, ``truncation_rate``, ``response_length_mean`` and
-        ``reward_components`` (a mapping of name to column) feed the trainer-signal rules."""
+        ``reward_components`` (a mapping of name to column) feed the trainer-signal rules.
+
+        The KL tracker and the gradient/advantage trackers run side by side on two threads
+        of rayon's pool (``RAYON_NUM_THREADS=1`` keeps it to one), each over its rows in
+        order, with the GIL released: the results are those of ``update`` row by row,
+        whatever the thread count."""
         extra = {k: columns.pop(k) for k in _SIGNAL_ONLY if k in columns}
         if extra and self._signals is None:
             raise ValueError(
