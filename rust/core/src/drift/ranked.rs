@@ -128,11 +128,13 @@ impl RankedWindow {
         self.sorted.iter().map(|r| r.x)
     }
 
-    /// Adds the finite `x`, ranked in the full, ascending `reference`.
-    pub(crate) fn push(&mut self, x: f64, reference: &[f64]) {
+    /// Adds the finite `x`, ranked in the full, ascending `reference`; returns the value
+    /// that left the window, if one did.
+    pub(crate) fn push(&mut self, x: f64, reference: &[f64]) -> Option<f64> {
         let new = Ranked::new(x, reference);
         let at = count_below(&self.sorted, |r| r.x, x);
-        match self.ring.push(x) {
+        let left = self.ring.push(x);
+        match left {
             None => self.sorted.insert(at, new),
             Some(out) => {
                 // Equal values carry equal ranks, so any copy of `out` may leave; only the
@@ -152,6 +154,7 @@ impl RankedWindow {
             let mf = m as f64;
             self.steps.0 = (0..=m).map(|i| i as f64 / mf).collect();
         }
+        left
     }
 
     /// sup |F_ref − F_window|; 0 when the window is empty.
