@@ -202,7 +202,11 @@ impl RankedWindow {
             // instructions rather than `f64::max`'s NaN handling.
             let gap_below = if first { below } else { 0.0 };
             let gap_upto = if last { upto } else { 0.0 };
-            let gap = if gap_below > gap_upto { gap_below } else { gap_upto };
+            let gap = if gap_below > gap_upto {
+                gap_below
+            } else {
+                gap_upto
+            };
             d = if gap > d { gap } else { d };
         }
         d
