@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::config::GradientConfig;
 use super::metrics::GradientMetrics;
 use super::window::{
-    fraction, mean_variance, momentum, outlier_risk, stability, trends, Derived, Fit, Series, SHORT,
+    fraction, mean_variance, momentum, nested_mean_variances, outlier_risk, stability, trends,
+    Derived, Fit, Series, SHORT,
 };
 use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
@@ -416,11 +417,11 @@ impl GradientAnalyzer {
             return None;
         }
         let (mut w, mut s) = (0.0, 0.0);
-        for (len, theta, weight) in SCALES {
-            let Some(xs) = self.total.last(len) else {
-                continue;
-            };
-            let (Some(mu), Some(var)) = mean_variance(xs, 0) else {
+        // The windows are nested tails of the newest totals: their statistics in one pass.
+        let longest = SCALES.iter().map(|sc| sc.0).max().unwrap_or(0);
+        let stats = nested_mean_variances(self.total.values.last(longest), SCALES.map(|sc| sc.0));
+        for ((_, theta, weight), stat) in SCALES.into_iter().zip(stats) {
+            let Some((mu, var)) = stat else {
                 continue;
             };
             if mu > 0.0 {
