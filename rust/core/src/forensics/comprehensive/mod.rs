@@ -8,6 +8,7 @@ pub use config::ComprehensiveConfig;
 pub use forensics::{ComprehensiveForensics, Layer, Parts, Trackers};
 pub use metrics::{ComprehensiveMetrics, StepInput, COMPREHENSIVE_NUMERIC_FIELDS};
 
+use super::columns::{check_columns, collect_columns, write_row};
 use crate::error::{check_same_len, Result};
 
 /// Aligned input columns; a column that is `None` was not logged, NaN in a column is a
@@ -116,13 +117,24 @@ pub fn comprehensive_batch(
     forensics: &mut ComprehensiveForensics,
     cols: &StepColumns<'_>,
 ) -> Result<Vec<Vec<f64>>> {
+    collect_columns(
+        COMPREHENSIVE_NUMERIC_FIELDS.len(),
+        cols.steps.len(),
+        |out| comprehensive_batch_into(forensics, cols, out),
+    )
+}
+
+/// [`comprehensive_batch`] writing into `out`: one column per field of
+/// [`COMPREHENSIVE_NUMERIC_FIELDS`], each as long as `cols.steps`. Nothing is fed on a
+/// length mismatch.
+pub fn comprehensive_batch_into(
+    forensics: &mut ComprehensiveForensics,
+    cols: &StepColumns<'_>,
+    out: &mut [&mut [f64]],
+) -> Result<()> {
     cols.check()?;
     let n = cols.steps.len();
-    // One allocation per column up front (`vec![v; k]` would clone `v`, and a clone of an
-    // empty vector has no capacity: the columns would grow by doubling).
-    let mut out: Vec<Vec<f64>> = (0..COMPREHENSIVE_NUMERIC_FIELDS.len())
-        .map(|_| Vec::with_capacity(n))
-        .collect();
+    check_columns(out, COMPREHENSIVE_NUMERIC_FIELDS.len(), n)?;
     // Event messages are replaced at every step their condition holds: only the last one
     // of each event is seen, so those that can be are written once, when the batch ends.
     forensics.set_deferred_messages(true);
@@ -130,12 +142,10 @@ pub fn comprehensive_batch(
         forensics.record_history_for_remaining(n - i);
         let response = cols.response(i);
         let row = forensics.update(cols.row(i), None, response.as_slice());
-        for (col, v) in out.iter_mut().zip(row.numeric()) {
-            col.push(v);
-        }
+        write_row(out, i, row.numeric());
     }
     forensics.set_deferred_messages(false);
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
