@@ -98,6 +98,10 @@ pub struct GradientAnalyzer {
     /// snapshot nobody keeps. Not state.
     #[serde(skip)]
     lean: bool,
+    /// The findings of an update, kept between updates (empty) so that their vector is
+    /// allocated once. Not state.
+    #[serde(skip)]
+    findings: Vec<Finding>,
 }
 
 impl GradientAnalyzer {
@@ -135,6 +139,7 @@ impl GradientAnalyzer {
             history_off: false,
             derived: Derived::default(),
             lean: false,
+            findings: Vec::new(),
             cfg,
         })
     }
@@ -204,7 +209,8 @@ impl GradientAnalyzer {
         total: Option<f64>,
     ) -> &GradientMetrics {
         self.updates += 1;
-        let mut findings = Vec::new();
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.clear();
         let mut check = |name: &'static str, x: Option<f64>, findings: &mut Vec<Finding>| {
             let x = x?;
             if x.is_finite() && x >= 0.0 {
@@ -266,8 +272,9 @@ impl GradientAnalyzer {
         if logged {
             let ratio_trend = ratio_trend.unwrap_or_else(|| self.ratio_trend());
             self.rule_findings(&ratio_trend, &mut findings);
-            self.events.observe(step, findings);
+            self.events.observe_drain(step, &mut findings);
         }
+        self.findings = findings;
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,
