@@ -1,15 +1,14 @@
 //! `AdvantageStatisticsTracker` and `AdvantageStatisticsMetrics`: RLDK's names over the
 //! core's advantage tracker.
 
-use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rlforensics_core::forensics::advantage::{
-    advantage_batch, AdvantageConfig, AdvantageInput, AdvantageMetrics, AdvantageTracker,
+    advantage_batch_into, AdvantageConfig, AdvantageInput, AdvantageMetrics, AdvantageTracker,
     EchoColumns, ADVANTAGE_NUMERIC_FIELDS, PERCENTILES,
 };
 
-use crate::arrays::{fmt_opt, slice, Floats};
+use crate::arrays::{fill_columns_detached, fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
 use crate::events::opt_step;
@@ -337,12 +336,14 @@ impl PyAdvTracker {
             median: median.as_deref(),
         };
         let inner = &mut self.inner;
-        let cols = py
-            .detach(|| advantage_batch(inner, &steps, &mean, &std, echo))
-            .py()?;
+        let k = ADVANTAGE_NUMERIC_FIELDS.len();
+        let (cols, done) = fill_columns_detached(py, k, mean.len(), |out| {
+            advantage_batch_into(inner, &steps, &mean, &std, echo, out)
+        })?;
+        done.py()?;
         let d = PyDict::new(py);
         for (name, col) in ADVANTAGE_NUMERIC_FIELDS.iter().zip(cols) {
-            d.set_item(name, PyArray1::from_vec(py, col))?;
+            d.set_item(name, col)?;
         }
         Ok(d)
     }

@@ -42,6 +42,30 @@ pub fn fill_detached<R: Send>(
     Ok(py.detach(|| fill(buf)))
 }
 
+/// `k` new float64 arrays of `n` values allocated by NumPy (see [`new_output`]), which
+/// `fill` writes, with the GIL released, as one slice per array: the output columns of a
+/// batch path.
+pub fn fill_columns_detached<'py, R: Send>(
+    py: Python<'py>,
+    k: usize,
+    n: usize,
+    fill: impl FnOnce(&mut [&mut [f64]]) -> R + Send,
+) -> PyResult<(Vec<Bound<'py, PyArray1<f64>>>, R)> {
+    let arrays: Vec<_> = (0..k).map(|_| new_output(py, n)).collect();
+    let mut guards: Vec<_> = arrays.iter().map(|a| a.readwrite()).collect();
+    let mut slices = guards
+        .iter_mut()
+        .map(|g| {
+            g.as_slice_mut()
+                .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
+        })
+        .collect::<PyResult<Vec<&mut [f64]>>>()?;
+    let r = py.detach(|| fill(&mut slices));
+    drop(slices);
+    drop(guards);
+    Ok((arrays, r))
+}
+
 /// `None` or the number, for `__repr__`.
 pub fn fmt_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "None".to_owned(), |x| x.to_string())

@@ -9,17 +9,16 @@
 
 use std::sync::Arc;
 
-use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
 use rlforensics_core::forensics::comprehensive::{
-    comprehensive_batch, ComprehensiveConfig, ComprehensiveForensics, ComprehensiveMetrics, Layer,
-    StepColumns, StepInput, Trackers, COMPREHENSIVE_NUMERIC_FIELDS,
+    comprehensive_batch_into, ComprehensiveConfig, ComprehensiveForensics, ComprehensiveMetrics,
+    Layer, StepColumns, StepInput, Trackers, COMPREHENSIVE_NUMERIC_FIELDS,
 };
 use rlforensics_core::forensics::AnomalyEvent;
 
 use crate::advantage::PyAdvTracker;
-use crate::arrays::{opt_slice, slice, Floats};
+use crate::arrays::{fill_columns_detached, opt_slice, slice, Floats};
 use crate::comprehensive_metrics::{length_metrics_dict, PyCompMetrics};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, to_py, IntoPy};
@@ -315,7 +314,11 @@ impl PyComprehensive {
         };
         // The batch runs on an owned copy without the GIL, then the parts go back.
         let mut core = self.to_core(py)?;
-        let out = py.detach(|| comprehensive_batch(&mut core, &cols)).py()?;
+        let k = COMPREHENSIVE_NUMERIC_FIELDS.len();
+        let (out, done) = fill_columns_detached(py, k, cols.steps.len(), |out| {
+            comprehensive_batch_into(&mut core, &cols, out)
+        })?;
+        done.py()?;
         let (kl_t, grad_t, adv_t, layer) = core.into_parts();
         if let (Some(dst), Some(src)) = (&self.kl, kl_t) {
             dst.borrow_mut(py).inner = src;
@@ -329,7 +332,7 @@ impl PyComprehensive {
         self.layer = layer;
         let d = PyDict::new(py);
         for (name, col) in COMPREHENSIVE_NUMERIC_FIELDS.iter().zip(out) {
-            d.set_item(name, PyArray1::from_vec(py, col))?;
+            d.set_item(name, col)?;
         }
         Ok(d)
     }

@@ -1,13 +1,12 @@
 //! `GradientNormsAnalyzer` and `GradientNormsMetrics`: RLDK's names over the core analyzer.
 
-use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rlforensics_core::forensics::gradient::{
-    gradient_batch, GradientAnalyzer, GradientConfig, GradientMetrics, GRADIENT_NUMERIC_FIELDS,
+    gradient_batch_into, GradientAnalyzer, GradientConfig, GradientMetrics, GRADIENT_NUMERIC_FIELDS,
 };
 
-use crate::arrays::{fmt_opt, slice, Floats};
+use crate::arrays::{fill_columns_detached, fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
 use crate::events::opt_step;
@@ -224,12 +223,14 @@ impl PyGradAnalyzer {
         let v = value_grad_norm.as_ref().map(slice);
         let t = total_grad_norm.as_ref().map(slice);
         let inner = &mut self.inner;
-        let cols = py
-            .detach(|| gradient_batch(inner, &steps, p.as_deref(), v.as_deref(), t.as_deref()))
-            .py()?;
+        let k = GRADIENT_NUMERIC_FIELDS.len();
+        let (cols, done) = fill_columns_detached(py, k, steps.len(), |out| {
+            gradient_batch_into(inner, &steps, p.as_deref(), v.as_deref(), t.as_deref(), out)
+        })?;
+        done.py()?;
         let d = PyDict::new(py);
         for (name, col) in GRADIENT_NUMERIC_FIELDS.iter().zip(cols) {
-            d.set_item(name, PyArray1::from_vec(py, col))?;
+            d.set_item(name, col)?;
         }
         Ok(d)
     }

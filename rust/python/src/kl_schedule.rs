@@ -1,13 +1,13 @@
 //! `KLScheduleTracker` and `KLScheduleMetrics`: RLDK's names over the core's tracker.
 
-use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rlforensics_core::forensics::kl_schedule::{
-    kl_schedule_batch, KlScheduleConfig, KlScheduleMetrics, KlScheduleTracker, KL_NUMERIC_FIELDS,
+    kl_schedule_batch_into, KlScheduleConfig, KlScheduleMetrics, KlScheduleTracker,
+    KL_NUMERIC_FIELDS,
 };
 
-use crate::arrays::{fmt_opt, slice, Floats};
+use crate::arrays::{fill_columns_detached, fmt_opt, slice, Floats};
 use crate::convert::{number, opt_number};
 use crate::errors::{count, count32, IntoPy};
 use crate::events::{event_list, opt_step};
@@ -233,12 +233,13 @@ impl PyKlTracker {
         let (steps, kl) = (slice(&steps), slice(&kl));
         let coef = kl_coef.as_ref().map(slice);
         let inner = &mut self.inner;
-        let cols = py
-            .detach(|| kl_schedule_batch(inner, &steps, &kl, coef.as_deref()))
-            .py()?;
+        let (cols, done) = fill_columns_detached(py, KL_NUMERIC_FIELDS.len(), kl.len(), |out| {
+            kl_schedule_batch_into(inner, &steps, &kl, coef.as_deref(), out)
+        })?;
+        done.py()?;
         let d = PyDict::new(py);
         for (name, col) in KL_NUMERIC_FIELDS.iter().zip(cols) {
-            d.set_item(name, PyArray1::from_vec(py, col))?;
+            d.set_item(name, col)?;
         }
         Ok(d)
     }

@@ -5,7 +5,9 @@
 //! The reference is kept sorted and, once full, frozen: each window value is ranked in it on
 //! arrival, so a KS test costs O(window) per call, and the histogram test counts the
 //! reference's bins by binary search (or, through [`DriftDetector::histogram_kl_cached`],
-//! reuses the counts while the grid stays the same). Nothing is re-sorted per step.
+//! reuses the counts while the grid stays the same, keeps the window's counts on that grid
+//! up to date value by value, and remembers the divergence terms by bin and count). Nothing
+//! is re-sorted per step.
 
 use crate::state::{invalid, Validate};
 use serde::{Deserialize, Serialize};
@@ -48,8 +50,39 @@ struct GridCache {
     reference: Vec<u64>,
     /// [`Grid::run_ends`].
     run_ends: Vec<f64>,
-    /// The divergence terms of the last test on this grid.
+    /// The divergence terms of the tests on this grid.
     terms: TermMemo,
+    /// The grid and its upper end.
+    grid: Grid,
+    hi: f64,
+    /// The current window's bin counts on this grid, while they are known: kept up to date
+    /// value by value (see [`BinCache::track`]) for the most recently used grid as long as
+    /// every window value lies in its span, so that a test need not count the window.
+    window: Option<Vec<u64>>,
+}
+
+impl BinCache {
+    /// Moves the window's counts on the most recently used grid by one value in (`x`) and
+    /// the one that left (`out`). A value outside the grid's span drops them (the grid of
+    /// the next test is another one; should this one come back, it is counted afresh).
+    fn track(&mut self, x: f64, out: Option<f64>) {
+        let Some(g) = self.0.first_mut() else {
+            return;
+        };
+        let Some(counts) = g.window.as_mut() else {
+            return;
+        };
+        // `Grid::bin_of` bins values of the span only: lo <= x <= hi.
+        if !(g.grid.lo() <= x && x <= g.hi) {
+            g.window = None;
+            return;
+        }
+        counts[g.grid.bin_of(x)] += 1;
+        if let Some(o) = out {
+            // `o` was in the window, so in the span and counted.
+            counts[g.grid.bin_of(o)] -= 1;
+        }
+    }
 }
 
 impl PartialEq for BinCache {
@@ -105,7 +138,8 @@ impl DriftDetector {
             let at = self.reference.partition_point(|v| v.total_cmp(&x).is_lt());
             self.reference.insert(at, x);
         } else {
-            self.window.push(x, &self.reference);
+            let out = self.window.push(x, &self.reference);
+            self.reference_bins.track(x, out);
         }
     }
 
@@ -204,48 +238,65 @@ impl DriftDetector {
         let Some(grid) = Grid::new(lo, hi, bins) else {
             return Ok(Some(HistogramKl::identical(bins)));
         };
-        // The usual grids (at most 50 bins by default) are counted on the stack.
-        let mut stack = [0u64; 64];
-        let mut heap = Vec::new();
-        let cur: &mut [u64] = if bins <= stack.len() {
-            &mut stack[..bins]
-        } else {
-            heap.resize(bins, 0);
-            &mut heap
-        };
         let key = (lo.to_bits(), hi.to_bits(), bins);
         let fresh = |grid: &Grid| GridCache {
             key,
             reference: grid.counts_sorted(&self.reference),
             run_ends: grid.run_ends(),
             terms: TermMemo::default(),
+            grid: *grid,
+            hi,
+            window: None,
         };
-        let mut local = None;
-        let cache_used = cache.is_some();
-        let cached: &mut GridCache = match cache {
-            Some(BinCache(grids)) => {
-                // Most recently used first.
-                match grids.iter().position(|c| c.key == key) {
-                    Some(i) => grids[..=i].rotate_right(1),
-                    None => {
-                        grids.truncate(CACHED_GRIDS - 1);
-                        grids.insert(0, fresh(&grid));
-                    }
-                }
-                &mut grids[0]
+        let Some(BinCache(grids)) = cache else {
+            // A one-off test: the usual grids (at most 50 bins by default) are counted on
+            // the stack, and the terms computed afresh.
+            let c = fresh(&grid);
+            let mut stack = [0u64; 64];
+            let mut heap = Vec::new();
+            let cur: &mut [u64] = if bins <= stack.len() {
+                &mut stack[..bins]
+            } else {
+                heap.resize(bins, 0);
+                &mut heap
+            };
+            grid.count_sorted_into(self.window.sorted(), &c.run_ends, cur);
+            return Ok(Some(divergence_with(
+                cur,
+                &c.reference,
+                self.window.steps(),
+                None,
+            )));
+        };
+        // Most recently used first; only the first keeps its window counts up to date.
+        match grids.iter().position(|c| c.key == key) {
+            Some(0) => {}
+            Some(i) => grids[..=i].rotate_right(1),
+            None => {
+                grids.truncate(CACHED_GRIDS - 1);
+                grids.insert(0, fresh(&grid));
             }
-            None => local.insert(fresh(&grid)),
-        };
-        grid.count_sorted_into(self.window.sorted(), &cached.run_ends, cur);
-        // Terms are reused only through the cache: one-off tests start afresh.
+        }
+        if let Some(previous) = grids.get_mut(1) {
+            previous.window = None;
+        }
         let GridCache {
-            reference, terms, ..
-        } = cached;
+            reference,
+            run_ends,
+            terms,
+            window,
+            ..
+        } = &mut grids[0];
+        let cur = window.get_or_insert_with(|| {
+            let mut counts = vec![0; bins];
+            grid.count_sorted_into(self.window.sorted(), run_ends, &mut counts);
+            counts
+        });
         Ok(Some(divergence_with(
             cur,
             reference,
             self.window.steps(),
-            cache_used.then_some(terms),
+            Some(terms),
         )))
     }
 
@@ -322,6 +373,54 @@ mod tests {
                 prop_assert_eq!(bits(d.histogram_kl(bins).unwrap()), bits(expected.clone()));
                 prop_assert_eq!(bits(d.histogram_kl_cached(bins).unwrap()), bits(expected));
                 d.validate().unwrap();
+            }
+        }
+    }
+
+    proptest! {
+        /// The window's bin counts kept value by value between sparse tests (every `every`
+        /// values, with bins switching between calls and values that leave the grid's span
+        /// and come back) and the terms remembered across tests give the from-scratch
+        /// numbers at every test.
+        #[test]
+        fn sparse_cached_tests_equal_the_from_scratch_function(
+            steps in prop::collection::vec((0u8..8, -20i32..20), 1..500),
+            offset in prop::sample::select(vec![0.0, 1e9, -2.5]),
+            scale in prop::sample::select(vec![1.0, 0.01, 1e-7]),
+            reference_size in 1usize..80,
+            window in 1usize..60,
+            every in 1usize..9,
+            bins in prop::sample::select(vec![None, Some(2), Some(7), Some(300)]),
+        ) {
+            let mut d = DriftDetector::new(reference_size, window, Some(1), 0.05).unwrap();
+            let mut reference = Vec::new();
+            let mut current = std::collections::VecDeque::new();
+            for (i, &(kind, k)) in steps.iter().enumerate() {
+                let x = match kind {
+                    0 => offset,
+                    // Now and then far outside the reference's range, on either side.
+                    1 => offset + scale * 1e3,
+                    2 => offset - scale * 1e3,
+                    _ => offset + scale * f64::from(k),
+                };
+                d.update(x);
+                if reference.len() < reference_size {
+                    reference.push(x);
+                } else {
+                    if current.len() == window {
+                        current.pop_front();
+                    }
+                    current.push_back(x);
+                }
+                if i % every != 0 || !d.ready() {
+                    continue;
+                }
+                // Now and then another bin count, which moves the cache to another grid.
+                let bins = if (i / every) % 5 == 4 { Some(3) } else { bins };
+                let cur: Vec<f64> = current.iter().copied().collect();
+                let expected = histogram_kl(&reference, &cur, bins).unwrap();
+                let bits = |h: Option<HistogramKl>| h.map(|h| (h.raw.to_bits(), h.corrected.to_bits(), h.bins, h.occupied));
+                prop_assert_eq!(bits(d.histogram_kl_cached(bins).unwrap()), bits(expected));
             }
         }
     }

@@ -100,6 +100,11 @@ impl Grid {
         })
     }
 
+    /// The lower end of the span.
+    pub(crate) fn lo(&self) -> f64 {
+        self.lo
+    }
+
     /// Bin of a value inside the span. Non-decreasing in `x` (each operation rounds
     /// monotonically), so the values of a sorted sample that fall into bins up to `k` form a
     /// prefix that a binary search finds.
@@ -186,20 +191,28 @@ pub(crate) fn divergence(cur: &[u64], refc: &[u64]) -> HistogramKl {
     divergence_with(cur, refc, None, None)
 }
 
-/// The terms p·ln(p/q) of the bins of one grid, by bin, for the current sample size and
-/// number of occupied bins they were computed with: between two tests only the bins that a
-/// value entered or left change, and the others' terms (a logarithm and a division each)
-/// are reused.
+/// The terms p·ln(p/q) of the bins of one grid for the current sample size and number of
+/// occupied bins they were computed with, by bin and count: a term depends on nothing else
+/// (the reference's count in the bin is fixed by the grid), and a bin's count wanders over a
+/// few values while the window slides, so after a while nearly every term of a test has
+/// been computed before, and the test takes no logarithm and no division.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TermMemo {
     /// (current values, occupied bins) of the terms.
     key: (u64, usize),
-    /// (count, term) per bin; count 0 when not computed.
+    /// Slots per bin: one per possible count when that fits [`MEMO_ENTRIES`], else fewer
+    /// (then counts share slots, and a slot holds the last count that used it).
+    slots: usize,
+    /// (count, term) by bin and slot (`count % slots`); count 0 when empty.
     terms: Vec<(u64, f64)>,
 }
 
+/// Entries a [`TermMemo`] holds at most (16 bytes each): 22 bins by 101 counts, the KL
+/// tracker's default, fit.
+const MEMO_ENTRIES: usize = 1 << 12;
+
 /// [`divergence`], given the quotients k / n for k in 0..=n (n current values) when at
-/// hand, which saves a division per bin, and the terms of the previous call on this grid.
+/// hand, which saves a division per bin, and the terms of earlier calls on this grid.
 /// Each term is the same expression on the same numbers, so the result is the same.
 pub(crate) fn divergence_with(
     cur: &[u64],
@@ -211,10 +224,12 @@ pub(crate) fn divergence_with(
     let total = cur.iter().sum::<u64>();
     let n = total as f64;
     if let Some(memo) = memo.as_deref_mut() {
-        if memo.key != (total, occupied) || memo.terms.len() != cur.len() {
+        let slots = (total as usize + 1).min(MEMO_ENTRIES / cur.len()).max(1);
+        if memo.key != (total, occupied) || memo.slots != slots || memo.terms.is_empty() {
             memo.key = (total, occupied);
+            memo.slots = slots;
             memo.terms.clear();
-            memo.terms.resize(cur.len(), (0, 0.0));
+            memo.terms.resize(cur.len() * slots, (0, 0.0));
         }
     }
     let m = refc.iter().sum::<u64>() as f64;
@@ -224,7 +239,11 @@ pub(crate) fn divergence_with(
         if a == 0 {
             continue;
         }
-        if let Some((count, term)) = memo.as_deref().map(|m| m.terms[bin]) {
+        let slot = memo
+            .as_deref()
+            .map(|m| bin * m.slots + (a as usize) % m.slots);
+        if let (Some(memo), Some(slot)) = (memo.as_deref(), slot) {
+            let (count, term) = memo.terms[slot];
             if count == a {
                 raw += term;
                 continue;
@@ -236,8 +255,8 @@ pub(crate) fn divergence_with(
         };
         let q = (b as f64 + 0.5) / q_total;
         let term = p * (p / q).ln();
-        if let Some(memo) = memo.as_deref_mut() {
-            memo.terms[bin] = (a, term);
+        if let (Some(memo), Some(slot)) = (memo.as_deref_mut(), slot) {
+            memo.terms[slot] = (a, term);
         }
         raw += term;
     }

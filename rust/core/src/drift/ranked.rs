@@ -128,11 +128,13 @@ impl RankedWindow {
         self.sorted.iter().map(|r| r.x)
     }
 
-    /// Adds the finite `x`, ranked in the full, ascending `reference`.
-    pub(crate) fn push(&mut self, x: f64, reference: &[f64]) {
+    /// Adds the finite `x`, ranked in the full, ascending `reference`; returns the value
+    /// that left the window, if one did.
+    pub(crate) fn push(&mut self, x: f64, reference: &[f64]) -> Option<f64> {
         let new = Ranked::new(x, reference);
         let at = count_below(&self.sorted, |r| r.x, x);
-        match self.ring.push(x) {
+        let left = self.ring.push(x);
+        match left {
             None => self.sorted.insert(at, new),
             Some(out) => {
                 // Equal values carry equal ranks, so any copy of `out` may leave; only the
@@ -152,6 +154,7 @@ impl RankedWindow {
             let mf = m as f64;
             self.steps.0 = (0..=m).map(|i| i as f64 / mf).collect();
         }
+        left
     }
 
     /// sup |F_ref − F_window|; 0 when the window is empty.
@@ -175,30 +178,36 @@ impl RankedWindow {
     }
 
     /// [`RankedWindow::ks_statistic`] with `step(i)` = i / m.
+    ///
+    /// Branch-free: a term that does not belong to a value (not the first or last of its
+    /// tied group) counts as 0, which cannot raise the maximum of the gaps (all ≥ 0), and
+    /// the maximum of the same numbers taken in another order is the same number.
     #[inline(always)]
     fn ks_with(&self, step: impl Fn(usize) -> f64) -> f64 {
         let s = &self.sorted;
         let m = s.len();
+        if m == 0 {
+            return 0.0;
+        }
         let mut d: f64 = 0.0;
+        // The ends of the window are the first or last of their groups by definition; the
+        // values between compare with their neighbours.
         for i in 0..m {
-            // A group of tied values spans [first, last]: the `< v` term belongs to its first
-            // value (i / m below it), the `≤ v` term to its last ((last + 1) / m).
-            let first = i == 0 || s[i - 1].x < s[i].x;
-            let last = i + 1 == m || s[i + 1].x > s[i].x;
-            // No NaN can occur, so a plain comparison takes the max; unlike `f64::max` it
-            // is a predictable branch rather than a chain of dependent instructions.
-            if first {
-                let gap = (s[i].below - step(i)).abs();
-                if gap > d {
-                    d = gap;
-                }
-            }
-            if last {
-                let gap = (s[i].upto - step(i + 1)).abs();
-                if gap > d {
-                    d = gap;
-                }
-            }
+            let x = s[i].x;
+            let first = i == 0 || s[i - 1].x < x;
+            let last = i + 1 == m || s[i + 1].x > x;
+            let below = (s[i].below - step(i)).abs();
+            let upto = (s[i].upto - step(i + 1)).abs();
+            // No NaN can occur: plain comparisons select, which compile to max/blend
+            // instructions rather than `f64::max`'s NaN handling.
+            let gap_below = if first { below } else { 0.0 };
+            let gap_upto = if last { upto } else { 0.0 };
+            let gap = if gap_below > gap_upto {
+                gap_below
+            } else {
+                gap_upto
+            };
+            d = if gap > d { gap } else { d };
         }
         d
     }

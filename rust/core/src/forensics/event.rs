@@ -149,6 +149,13 @@ impl EventLog {
 
     /// Records one evaluation at `step`: `findings` are the conditions that hold now.
     pub fn observe(&mut self, step: f64, mut findings: Vec<Finding>) {
+        self.observe_drain(step, &mut findings);
+    }
+
+    /// [`EventLog::observe`] taking the findings out of `findings`, which is left empty with
+    /// its capacity: a tracker that keeps one vector for its findings allocates none per
+    /// evaluation.
+    pub fn observe_drain(&mut self, step: f64, findings: &mut Vec<Finding>) {
         // One finding per kind and evaluation (the most severe): three bad inputs of one
         // kind at one step are one occurrence.
         // Rules of different kinds are the rule: only a repeated kind costs a second vector.
@@ -157,16 +164,16 @@ impl EventLog {
                 .enumerate()
                 .any(|(i, f)| fs[..i].iter().any(|g| g.kind == f.kind))
         };
-        if findings.len() > 1 && repeated(&findings) {
+        if findings.len() > 1 && repeated(findings) {
             let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
-            for f in findings {
+            for f in findings.drain(..) {
                 match unique.iter_mut().find(|u| u.kind == f.kind) {
                     Some(u) if f.severity > u.severity => *u = f,
                     Some(_) => {}
                     None => unique.push(f),
                 }
             }
-            findings = unique;
+            findings.append(&mut unique);
         }
         // Open events whose kind did not fire count one more clear evaluation.
         for &pos in &self.open {
@@ -180,7 +187,7 @@ impl EventLog {
         }
         let events = &self.events;
         self.open.retain(|&pos| events[pos].active);
-        for f in findings {
+        for f in findings.drain(..) {
             let open = self
                 .open
                 .iter()

@@ -5,6 +5,7 @@
 //! metrics and events.
 
 pub mod advantage;
+mod columns;
 pub mod comprehensive;
 pub mod diagnosis;
 pub mod event;

@@ -86,7 +86,7 @@ pub fn mean(xs: &[f64]) -> Option<f64> {
 /// library): the hand-fused sums below start there too, so that they keep the bits of
 /// [`mean`] even for a window of negative zeros.
 #[inline]
-fn sum_start() -> f64 {
+pub(crate) fn sum_start() -> f64 {
     std::iter::empty::<f64>().sum()
 }
 

@@ -12,6 +12,7 @@ pub use tracker::{
     SKEWNESS_LIMIT, TREND_MIN_R2, VOLATILITY_LIMIT,
 };
 
+use super::columns::{check_columns, collect_columns, write_row};
 use crate::error::{check_same_len, Result};
 
 /// Optional per-row columns of [`advantage_batch`] that are echoed, not analysed.
@@ -36,6 +37,21 @@ pub fn advantage_batch(
     std: &[f64],
     echo: EchoColumns<'_>,
 ) -> Result<Vec<Vec<f64>>> {
+    collect_columns(ADVANTAGE_NUMERIC_FIELDS.len(), mean.len(), |out| {
+        advantage_batch_into(tracker, steps, mean, std, echo, out)
+    })
+}
+
+/// [`advantage_batch`] writing into `out`: one column per field of
+/// [`ADVANTAGE_NUMERIC_FIELDS`], each as long as `mean`. Nothing is fed on a length mismatch.
+pub fn advantage_batch_into(
+    tracker: &mut AdvantageTracker,
+    steps: &[f64],
+    mean: &[f64],
+    std: &[f64],
+    echo: EchoColumns<'_>,
+    out: &mut [&mut [f64]],
+) -> Result<()> {
     check_same_len("steps and advantage_mean", steps.len(), mean.len())?;
     check_same_len("advantage_mean and advantage_std", mean.len(), std.len())?;
     for (what, col) in [
@@ -47,11 +63,7 @@ pub fn advantage_batch(
             check_same_len(what, mean.len(), c.len())?;
         }
     }
-    // One allocation per column up front (`vec![v; k]` clones `v`, and a clone of an empty
-    // vector has no capacity: the columns would grow by doubling).
-    let mut cols: Vec<Vec<f64>> = (0..ADVANTAGE_NUMERIC_FIELDS.len())
-        .map(|_| Vec::with_capacity(mean.len()))
-        .collect();
+    check_columns(out, ADVANTAGE_NUMERIC_FIELDS.len(), mean.len())?;
     for i in 0..mean.len() {
         // Snapshots the history would drop before the batch ends are not kept.
         let cap = tracker.config().history_size;
@@ -65,11 +77,9 @@ pub fn advantage_batch(
             samples: None,
         };
         let row = tracker.update(steps[i], &input);
-        for (col, v) in cols.iter_mut().zip(row.numeric()) {
-            col.push(v);
-        }
+        write_row(out, i, row.numeric());
     }
-    Ok(cols)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -120,6 +120,10 @@ pub struct AdvantageTracker {
     /// snapshot the history would drop anyway). Not state.
     #[serde(skip)]
     history_off: bool,
+    /// The findings of an update, kept between updates (empty) so that their vector is
+    /// allocated once. Not state.
+    #[serde(skip)]
+    findings: Vec<Finding>,
 }
 
 impl AdvantageTracker {
@@ -151,6 +155,7 @@ impl AdvantageTracker {
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: VecDeque::new(),
             history_off: false,
+            findings: Vec::new(),
             cfg,
         })
     }
@@ -217,7 +222,8 @@ impl AdvantageTracker {
         m.advantage_min = input.min;
         m.advantage_max = input.max;
         m.advantage_median = input.median;
-        let mut findings = Vec::new();
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.clear();
         let mut fresh = false;
         match input.mean {
             Some(x) if x.is_finite() => {
@@ -252,9 +258,10 @@ impl AdvantageTracker {
             self.recompute();
         }
         if fresh || !findings.is_empty() {
-            findings.extend(self.rule_findings());
-            self.events.observe(step, findings);
+            self.rule_findings(&mut findings);
+            self.events.observe_drain(step, &mut findings);
         }
+        self.findings = findings;
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,
@@ -389,13 +396,12 @@ impl AdvantageTracker {
 
     /// The conditions that hold now. Each series' rules wait for 5 values of it (RLDK's
     /// gate of 5 updates), the sample rules for 5 updates that carried data.
-    fn rule_findings(&self) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn rule_findings(&self, out: &mut Vec<Finding>) {
         if self.finite_means >= RULE_MIN_SAMPLES {
-            self.mean_findings(&mut out);
+            self.mean_findings(out);
         }
         if self.finite_stds >= RULE_MIN_SAMPLES {
-            self.std_findings(&mut out);
+            self.std_findings(out);
         }
         if self.finite_means.max(self.finite_stds) >= RULE_MIN_SAMPLES {
             if let Some(h) = self
@@ -416,9 +422,8 @@ impl AdvantageTracker {
             }
         }
         if self.data_updates >= RULE_MIN_SAMPLES {
-            self.sample_findings(&mut out);
+            self.sample_findings(out);
         }
-        out
     }
 
     fn mean_findings(&self, out: &mut Vec<Finding>) {

@@ -18,6 +18,7 @@ use super::parts::{
 use super::{ComprehensiveForensics, StepColumns, COMPREHENSIVE_NUMERIC_FIELDS};
 use crate::error::Result;
 use crate::forensics::advantage::{AdvantageMetrics, AdvantageTracker};
+use crate::forensics::columns::{check_columns, collect_columns, write_row};
 use crate::forensics::gradient::{GradientAnalyzer, GradientMetrics};
 use crate::forensics::kl_schedule::{KlScheduleMetrics, KlScheduleTracker};
 
@@ -35,13 +36,24 @@ pub fn comprehensive_batch(
     forensics: &mut ComprehensiveForensics,
     cols: &StepColumns<'_>,
 ) -> Result<Vec<Vec<f64>>> {
+    collect_columns(
+        COMPREHENSIVE_NUMERIC_FIELDS.len(),
+        cols.steps.len(),
+        |out| comprehensive_batch_into(forensics, cols, out),
+    )
+}
+
+/// [`comprehensive_batch`] writing into `out`: one column per field of
+/// [`COMPREHENSIVE_NUMERIC_FIELDS`], each as long as `cols.steps`. Nothing is fed on a
+/// length mismatch.
+pub fn comprehensive_batch_into(
+    forensics: &mut ComprehensiveForensics,
+    cols: &StepColumns<'_>,
+    out: &mut [&mut [f64]],
+) -> Result<()> {
     cols.check()?;
     let n = cols.steps.len();
-    // One allocation per column up front (`vec![v; k]` would clone `v`, and a clone of an
-    // empty vector has no capacity: the columns would grow by doubling).
-    let mut out: Vec<Vec<f64>> = (0..COMPREHENSIVE_NUMERIC_FIELDS.len())
-        .map(|_| Vec::with_capacity(n))
-        .collect();
+    check_columns(out, COMPREHENSIVE_NUMERIC_FIELDS.len(), n)?;
     let (mut kl, mut gradient, mut advantage, layer) = forensics.parts_mut();
     let layer_cap = layer.config().history_size;
     // Event messages are replaced at every step their condition holds: only the last one
@@ -88,9 +100,7 @@ pub fn comprehensive_batch(
             };
             let response = cols.response(i);
             let row = layer.finish(cols.row(i), parts, snaps, response.as_slice());
-            for (col, v) in out.iter_mut().zip(row.numeric()) {
-                col.push(v);
-            }
+            write_row(out, i, row.numeric());
         }
     }
     if let Some(k) = kl {
@@ -101,7 +111,7 @@ pub fn comprehensive_batch(
     }
     // Per-step updates leave every part recording; so does the batch.
     forensics.set_history_recording(true);
-    Ok(out)
+    Ok(())
 }
 
 /// Runs the KL tracker over `rows`, recording per row what the layer reads.

@@ -247,7 +247,8 @@ impl ComprehensiveForensics {
 
 impl Layer {
     /// Switches keeping per-update snapshots on or off. While off, an update neither keeps
-    /// its snapshot nor copies the trackers' metrics into it (its scalar fields, which the
+    /// its snapshot nor copies the trackers' metrics or the length-bias analysis into it
+    /// (its scalar fields, which the
     /// batch columns read, are complete). A batch path turns it off for the rows whose
     /// snapshots a full history would drop before the batch ends, and back on for the rest,
     /// which leaves every result, the final history and snapshot included, as per-step
@@ -382,7 +383,11 @@ impl Layer {
             m.length_reward_spearman = lm.spearman_correlation;
             m.mean_response_length = lm.mean_length;
             m.length_bias_detected = lb.detected();
-            m.length_bias_metrics = Some(Arc::clone(lm));
+            // The shared analysis goes into kept snapshots only, as the trackers' do (a
+            // reference count up and down per step otherwise).
+            if !self.history_off {
+                m.length_bias_metrics = Some(Arc::clone(lm));
+            }
             if let Some(e) = lb.evidence() {
                 let s = e.bias_severity.unwrap_or(0.0);
                 findings.push(Finding::new(

@@ -6,7 +6,7 @@ mod forensics;
 mod metrics;
 mod parts;
 
-pub use batch::comprehensive_batch;
+pub use batch::{comprehensive_batch, comprehensive_batch_into};
 pub use config::ComprehensiveConfig;
 pub use forensics::{ComprehensiveForensics, Layer, Parts, Trackers};
 pub use metrics::{ComprehensiveMetrics, StepInput, COMPREHENSIVE_NUMERIC_FIELDS};

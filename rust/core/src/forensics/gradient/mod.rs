@@ -9,6 +9,7 @@ pub use config::GradientConfig;
 pub use metrics::{GradientMetrics, GRADIENT_NUMERIC_FIELDS};
 pub use tracker::GradientAnalyzer;
 
+use super::columns::{check_columns, collect_columns, write_row};
 use crate::error::{check_same_len, Result};
 
 /// Feeds aligned columns to `analyzer` row by row (as [`GradientAnalyzer::update`]) and
@@ -21,6 +22,21 @@ pub fn gradient_batch(
     value: Option<&[f64]>,
     total: Option<&[f64]>,
 ) -> Result<Vec<Vec<f64>>> {
+    collect_columns(GRADIENT_NUMERIC_FIELDS.len(), steps.len(), |out| {
+        gradient_batch_into(analyzer, steps, policy, value, total, out)
+    })
+}
+
+/// [`gradient_batch`] writing into `out`: one column per field of
+/// [`GRADIENT_NUMERIC_FIELDS`], each as long as `steps`. Nothing is fed on a length mismatch.
+pub fn gradient_batch_into(
+    analyzer: &mut GradientAnalyzer,
+    steps: &[f64],
+    policy: Option<&[f64]>,
+    value: Option<&[f64]>,
+    total: Option<&[f64]>,
+    out: &mut [&mut [f64]],
+) -> Result<()> {
     for (what, col) in [
         ("steps and policy_grad_norm", policy),
         ("steps and value_grad_norm", value),
@@ -30,11 +46,7 @@ pub fn gradient_batch(
             check_same_len(what, steps.len(), c.len())?;
         }
     }
-    // One allocation per column up front (`vec![v; k]` clones `v`, and a clone of an empty
-    // vector has no capacity: the columns would grow by doubling).
-    let mut cols: Vec<Vec<f64>> = (0..GRADIENT_NUMERIC_FIELDS.len())
-        .map(|_| Vec::with_capacity(steps.len()))
-        .collect();
+    check_columns(out, GRADIENT_NUMERIC_FIELDS.len(), steps.len())?;
     for i in 0..steps.len() {
         // Snapshots the history would drop before the batch ends are not kept.
         let cap = analyzer.config().history_size;
@@ -45,11 +57,9 @@ pub fn gradient_batch(
             value.map(|c| c[i]),
             total.map(|c| c[i]),
         );
-        for (col, v) in cols.iter_mut().zip(row.numeric()) {
-            col.push(v);
-        }
+        write_row(out, i, row.numeric());
     }
-    Ok(cols)
+    Ok(())
 }
 
 #[cfg(test)]

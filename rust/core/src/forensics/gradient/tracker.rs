@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::config::GradientConfig;
 use super::metrics::GradientMetrics;
 use super::window::{
-    fraction, mean_variance, momentum, outlier_risk, stability, trends, Derived, Fit, Series, SHORT,
+    fraction, mean_variance, momentum, nested_mean_variances, outlier_risk, stability, trends,
+    Derived, Fit, Series, SHORT,
 };
 use crate::error::Result;
 use crate::forensics::event::{EventLog, Finding, Severity};
@@ -97,6 +98,10 @@ pub struct GradientAnalyzer {
     /// snapshot nobody keeps. Not state.
     #[serde(skip)]
     lean: bool,
+    /// The findings of an update, kept between updates (empty) so that their vector is
+    /// allocated once. Not state.
+    #[serde(skip)]
+    findings: Vec<Finding>,
 }
 
 impl GradientAnalyzer {
@@ -134,6 +139,7 @@ impl GradientAnalyzer {
             history_off: false,
             derived: Derived::default(),
             lean: false,
+            findings: Vec::new(),
             cfg,
         })
     }
@@ -203,7 +209,8 @@ impl GradientAnalyzer {
         total: Option<f64>,
     ) -> &GradientMetrics {
         self.updates += 1;
-        let mut findings = Vec::new();
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.clear();
         let mut check = |name: &'static str, x: Option<f64>, findings: &mut Vec<Finding>| {
             let x = x?;
             if x.is_finite() && x >= 0.0 {
@@ -265,8 +272,9 @@ impl GradientAnalyzer {
         if logged {
             let ratio_trend = ratio_trend.unwrap_or_else(|| self.ratio_trend());
             self.rule_findings(&ratio_trend, &mut findings);
-            self.events.observe(step, findings);
+            self.events.observe_drain(step, &mut findings);
         }
+        self.findings = findings;
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,
@@ -416,11 +424,11 @@ impl GradientAnalyzer {
             return None;
         }
         let (mut w, mut s) = (0.0, 0.0);
-        for (len, theta, weight) in SCALES {
-            let Some(xs) = self.total.last(len) else {
-                continue;
-            };
-            let (Some(mu), Some(var)) = mean_variance(xs, 0) else {
+        // The windows are nested tails of the newest totals: their statistics in one pass.
+        let longest = SCALES.iter().map(|sc| sc.0).max().unwrap_or(0);
+        let stats = nested_mean_variances(self.total.values.last(longest), SCALES.map(|sc| sc.0));
+        for ((_, theta, weight), stat) in SCALES.into_iter().zip(stats) {
+            let Some((mu, var)) = stat else {
                 continue;
             };
             if mu > 0.0 {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::GradientConfig;
 use crate::forensics::small::{
-    mean, slope, slopes, sorted_percentile, variance_about, SortedTail, Tail,
+    mean, slope, slopes, sorted_percentile, sum_start, variance_about, SortedTail, Tail,
 };
 
 /// Samples behind flow, balance, stability and the outlier rule (RLDK's fixed 10).
@@ -207,6 +207,45 @@ pub(super) fn outlier_risk(xs: &[f64], sorted: &[f64], cfg: &GradientConfig) -> 
     let k = cfg.iqr_multiplier * (q3 - q1);
     let iqr = fraction(xs, |x| x < q1 - k || x > q3 + k);
     z.max(iqr)
+}
+
+/// [`mean_variance`] with ddof 0 of the newest `lens[j]` values of `xs`, for each `j`
+/// (`None` where `xs` holds fewer, or `lens[j]` is 0); `lens` ascending.
+///
+/// Each window's two sums run over its own values in order from the start
+/// `mean_variance` uses, so every bit is the same; but the sums of the nested windows advance
+/// side by side in one pass per moment, so their additions overlap instead of waiting on one
+/// another window after window (a sum of short windows is all latency).
+pub(super) fn nested_mean_variances(xs: &[f64], lens: [usize; 3]) -> [Option<(f64, f64)>; 3] {
+    debug_assert!(lens[0] <= lens[1] && lens[1] <= lens[2]);
+    let n = xs.len();
+    let fits = lens.map(|l| l >= 1 && l <= n);
+    // Where each window starts; one that does not fit is summed over all of `xs` and its
+    // sums are dropped, which keeps the starts descending.
+    let [a, b, c] = lens.map(|l| n - l.min(n));
+    // The longest window runs over [c, n), the middle one over [b, n), the shortest over
+    // [a, n), with c ≤ b ≤ a: three segments, each with a fixed set of running sums.
+    #[inline(always)]
+    fn moment(xs: &[f64], [a, b, c]: [usize; 3], f: impl Fn(f64, usize) -> f64) -> [f64; 3] {
+        let mut sums = [sum_start(); 3];
+        for &x in &xs[c..b] {
+            sums[2] += f(x, 2);
+        }
+        for &x in &xs[b..a] {
+            sums[2] += f(x, 2);
+            sums[1] += f(x, 1);
+        }
+        for &x in &xs[a..] {
+            sums[2] += f(x, 2);
+            sums[1] += f(x, 1);
+            sums[0] += f(x, 0);
+        }
+        sums
+    }
+    let sums = moment(xs, [a, b, c], |x, _| x);
+    let means: [f64; 3] = std::array::from_fn(|j| sums[j] / lens[j] as f64);
+    let squares = moment(xs, [a, b, c], |x, j| (x - means[j]) * (x - means[j]));
+    std::array::from_fn(|j| fits[j].then(|| (means[j], squares[j] / lens[j] as f64)))
 }
 
 /// Mean and variance with `ddof` of `xs`, the mean summed once.

@@ -16,6 +16,7 @@ pub use tracker::{
     RESPONSIVENESS_LIMIT, TREND_MIN_R2,
 };
 
+use super::columns::{check_columns, collect_columns, write_row};
 use crate::error::{check_same_len, Result};
 
 /// Feeds aligned columns to `tracker` row by row (exactly as [`KlScheduleTracker::update`]
@@ -28,27 +29,35 @@ pub fn kl_schedule_batch(
     kl: &[f64],
     coef: Option<&[f64]>,
 ) -> Result<Vec<Vec<f64>>> {
+    collect_columns(KL_NUMERIC_FIELDS.len(), kl.len(), |out| {
+        kl_schedule_batch_into(tracker, steps, kl, coef, out)
+    })
+}
+
+/// [`kl_schedule_batch`] writing into `out`: one column per field of
+/// [`KL_NUMERIC_FIELDS`], each as long as `kl`. Nothing is fed on a length mismatch.
+pub fn kl_schedule_batch_into(
+    tracker: &mut KlScheduleTracker,
+    steps: &[f64],
+    kl: &[f64],
+    coef: Option<&[f64]>,
+    out: &mut [&mut [f64]],
+) -> Result<()> {
     check_same_len("steps and kl", steps.len(), kl.len())?;
     if let Some(c) = coef {
         check_same_len("kl and kl_coef", kl.len(), c.len())?;
     }
-    // One allocation per column up front (`vec![v; k]` clones `v`, and a clone of an empty
-    // vector has no capacity: the columns would grow by doubling).
-    let mut cols: Vec<Vec<f64>> = (0..KL_NUMERIC_FIELDS.len())
-        .map(|_| Vec::with_capacity(kl.len()))
-        .collect();
+    check_columns(out, KL_NUMERIC_FIELDS.len(), kl.len())?;
     tracker.set_deferred_messages(true);
     for i in 0..kl.len() {
         // Snapshots the history would drop before the batch ends are not kept.
         let cap = tracker.config().history_size;
         tracker.set_history_recording(kl.len() - i <= cap);
         let row = tracker.update(steps[i], Some(kl[i]), coef.map(|c| c[i]));
-        for (col, v) in cols.iter_mut().zip(row.numeric()) {
-            col.push(v);
-        }
+        write_row(out, i, row.numeric());
     }
     tracker.set_deferred_messages(false);
-    Ok(cols)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -133,6 +133,10 @@ pub struct KlScheduleTracker {
     /// [`KlScheduleTracker::set_deferred_messages`] turns this off. Not state.
     #[serde(skip)]
     defer_messages: bool,
+    /// The findings of an update, kept between updates (empty) so that their vector is
+    /// allocated once. Not state.
+    #[serde(skip)]
+    findings: Vec<Finding>,
 }
 
 impl KlScheduleTracker {
@@ -183,6 +187,7 @@ impl KlScheduleTracker {
             history: VecDeque::new(),
             history_off: false,
             defer_messages: false,
+            findings: Vec::new(),
             cfg,
         })
     }
@@ -265,10 +270,12 @@ impl KlScheduleTracker {
         self.metrics.step = step;
         self.metrics.current_kl = kl;
         self.metrics.current_kl_coef = coef;
-        let mut input_findings = Vec::new();
+        // Input findings come first (the order the log sees them in), then the rules'.
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.clear();
         if let Some(c) = coef.filter(|c| !c.is_finite()) {
             self.nonfinite_coef += 1;
-            input_findings.push(Finding::new(
+            findings.push(Finding::new(
                 "non_finite_kl_coef",
                 Severity::Critical,
                 self.nonfinite_coef as f64,
@@ -287,7 +294,7 @@ impl KlScheduleTracker {
             Some(k) => {
                 self.metrics.nonfinite_kl_count += 1;
                 let n = self.metrics.nonfinite_kl_count;
-                input_findings.push(Finding::new(
+                findings.push(Finding::new(
                     "non_finite_kl",
                     Severity::Critical,
                     n as f64,
@@ -297,15 +304,11 @@ impl KlScheduleTracker {
             }
             None => {}
         }
-        if kl.is_some() || !input_findings.is_empty() {
-            let mut findings = self.rule_findings();
-            if !input_findings.is_empty() {
-                // Input findings come first (the order the log sees them in).
-                input_findings.append(&mut findings);
-                findings = input_findings;
-            }
-            self.events.observe(step, findings);
+        if kl.is_some() || !findings.is_empty() {
+            self.rule_findings(&mut findings);
+            self.events.observe_drain(step, &mut findings);
         }
+        self.findings = findings;
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,

@@ -99,6 +99,24 @@ proptest! {
     }
 
     #[test]
+    fn nested_windows_have_each_window_mean_variance(
+        xs in prop::collection::vec(prop_oneof![Just(-0.0), norm()], 0..40),
+        mut lens in prop::collection::vec(0usize..45, 3),
+        constant in any::<bool>(),
+    ) {
+        lens.sort_unstable();
+        let xs = if constant { vec![xs.first().copied().unwrap_or(-0.0); xs.len()] } else { xs };
+        let got = nested_mean_variances(&xs, [lens[0], lens[1], lens[2]]);
+        for (g, &l) in got.iter().zip(&lens) {
+            let want = (l >= 1 && l <= xs.len()).then(|| mean_variance(&xs[xs.len() - l..], 0));
+            prop_assert_eq!(
+                g.map(|(m, v)| (m.to_bits(), v.to_bits())),
+                want.map(|(m, v)| (m.unwrap().to_bits(), v.unwrap().to_bits()))
+            );
+        }
+    }
+
+    #[test]
     fn fused_trends_are_each_series_trend(
         ys in prop::collection::vec(norm(), 60),
         gaps in prop::collection::vec(prop::sample::select(vec![1.0, 1.0, 8.0]), 20),

@@ -4,11 +4,11 @@
 use super::*;
 
 impl KlScheduleTracker {
-    /// The conditions that hold now (thresholds and reasons: docs/compatibility.md).
-    pub(super) fn rule_findings(&self) -> Vec<Finding> {
-        let mut out = Vec::new();
+    /// Appends the conditions that hold now to `out` (thresholds and reasons:
+    /// docs/compatibility.md).
+    pub(super) fn rule_findings(&self, out: &mut Vec<Finding>) {
         if self.finite_kl < RULE_MIN_SAMPLES {
-            return out;
+            return;
         }
         let m = &self.metrics;
         let scale = self.cfg.kl_scale();
@@ -68,9 +68,8 @@ impl KlScheduleTracker {
                 self.message("target_range_anomaly", t),
             ));
         }
-        self.controller_findings(&mut out);
-        self.drift_findings(&mut out);
-        out
+        self.controller_findings(out);
+        self.drift_findings(out);
     }
 
     fn controller_findings(&self, out: &mut Vec<Finding>) {
