@@ -2,11 +2,11 @@
 //! histories, final state) as row-by-row [`ComprehensiveForensics::update`] calls give.
 //!
 //! The three trackers do not read each other, and the layer reads only their latest score
-//! parts and, for the rows its history keeps, their snapshots. So the rows go in chunks:
-//! within a chunk the KL tracker runs on one thread while the gradient analyzer and the
-//! advantage tracker run on another, each recording per row what the layer will read, and
-//! then the layer goes over the chunk's rows. Each tracker still sees its rows in order
-//! and does exactly what a per-step update does, so nothing depends on the thread count.
+//! parts and, for the rows its history keeps, their snapshots. So the rows go in chunks,
+//! two threads side by side: while the trackers go over one chunk, recording per row what
+//! the layer will read, the layer goes over the chunk before it. Each tracker, and the
+//! layer, still sees its rows in order and does exactly what a per-step update does, so
+//! nothing depends on the thread count.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use super::parts::{
     update_advantage, update_gradient, update_kl, AdvantageParts, GradientParts, KlParts,
     ScoreParts, Snapshots,
 };
-use super::{ComprehensiveForensics, StepColumns, COMPREHENSIVE_NUMERIC_FIELDS};
+use super::{ComprehensiveForensics, Layer, StepColumns, COMPREHENSIVE_NUMERIC_FIELDS};
 use crate::error::Result;
 use crate::forensics::advantage::{AdvantageMetrics, AdvantageTracker};
 use crate::forensics::columns::{check_columns, collect_columns, write_row};
@@ -61,47 +61,38 @@ pub fn comprehensive_batch_into(
     if let Some(k) = kl.as_deref_mut() {
         k.set_deferred_messages(true);
     }
-    let mut kl_rows: Vec<Row<KlParts, KlScheduleMetrics>> = Vec::new();
-    let mut g_rows: Vec<Row<GradientParts, GradientMetrics>> = Vec::new();
-    let mut a_rows: Vec<Row<AdvantageParts, AdvantageMetrics>> = Vec::new();
-    for start in (0..n).step_by(CHUNK) {
-        let rows = start..(start + CHUNK).min(n);
-        let kl_side = || {
-            if let Some(k) = kl.as_deref_mut() {
-                run_kl(k, cols, rows.clone(), layer_cap, &mut kl_rows);
+    // Chunk k's tracker records are filled while the layer works through chunk k − 1's:
+    // one thread runs the KL tracker and the advantage tracker over chunk k, the other the
+    // layer over chunk k − 1 and then the gradient analyzer over chunk k.
+    let mut next = Records::default();
+    let mut ready = Records::default();
+    let mut pending: Option<Range<usize>> = None;
+    let chunks = (0..n).step_by(CHUNK).map(|s| s..(s + CHUNK).min(n));
+    for rows in chunks.map(Some).chain(std::iter::once(None)) {
+        let Records {
+            kl: kl_next,
+            gradient: g_next,
+            advantage: a_next,
+        } = &mut next;
+        let first_side = || {
+            if let (Some(rows), Some(k)) = (rows.clone(), kl.as_deref_mut()) {
+                run_kl(k, cols, rows.clone(), layer_cap, kl_next);
+            }
+            if let (Some(rows), Some(a)) = (rows.clone(), advantage.as_deref_mut()) {
+                run_advantage(a, cols, rows, layer_cap, a_next);
             }
         };
-        let other_side = || {
-            if let Some(g) = gradient.as_deref_mut() {
-                run_gradient(g, cols, rows.clone(), layer_cap, &mut g_rows);
+        let second_side = || {
+            if let Some(done) = pending.clone() {
+                run_layer(layer, cols, done, layer_cap, &mut ready, out);
             }
-            if let Some(a) = advantage.as_deref_mut() {
-                run_advantage(a, cols, rows.clone(), layer_cap, &mut a_rows);
+            if let (Some(rows), Some(g)) = (rows.clone(), gradient.as_deref_mut()) {
+                run_gradient(g, cols, rows, layer_cap, g_next);
             }
         };
-        rayon::join(kl_side, other_side);
-        let mut kl_it = kl_rows.drain(..);
-        let mut g_it = g_rows.drain(..);
-        let mut a_it = a_rows.drain(..);
-        for i in rows {
-            layer.set_history_recording(n - i <= layer_cap);
-            let (kp, ks) = kl_it.next().unwrap_or_default();
-            let (gp, gs) = g_it.next().unwrap_or_default();
-            let (ap, as_) = a_it.next().unwrap_or_default();
-            let parts = ScoreParts {
-                kl: kp,
-                gradient: gp,
-                advantage: ap,
-            };
-            let snaps = Snapshots {
-                kl: ks,
-                gradient: gs,
-                advantage: as_,
-            };
-            let response = cols.response(i);
-            let row = layer.finish(cols.row(i), parts, snaps, response.as_slice());
-            write_row(out, i, row.numeric());
-        }
+        rayon::join(first_side, second_side);
+        std::mem::swap(&mut next, &mut ready);
+        pending = rows;
     }
     if let Some(k) = kl {
         k.set_deferred_messages(false);
@@ -112,6 +103,48 @@ pub fn comprehensive_batch_into(
     // Per-step updates leave every part recording; so does the batch.
     forensics.set_history_recording(true);
     Ok(())
+}
+
+/// Per-row records of one chunk, from each tracker (empty for a disabled one).
+#[derive(Default)]
+struct Records {
+    kl: Vec<Row<KlParts, KlScheduleMetrics>>,
+    gradient: Vec<Row<GradientParts, GradientMetrics>>,
+    advantage: Vec<Row<AdvantageParts, AdvantageMetrics>>,
+}
+
+/// The layer's part of the updates of `rows`, from the trackers' records of them (drained).
+fn run_layer(
+    layer: &mut Layer,
+    cols: &StepColumns<'_>,
+    rows: Range<usize>,
+    layer_cap: usize,
+    records: &mut Records,
+    out: &mut [&mut [f64]],
+) {
+    let n = cols.steps.len();
+    let mut kl_it = records.kl.drain(..);
+    let mut g_it = records.gradient.drain(..);
+    let mut a_it = records.advantage.drain(..);
+    for i in rows {
+        layer.set_history_recording(n - i <= layer_cap);
+        let (kp, ks) = kl_it.next().unwrap_or_default();
+        let (gp, gs) = g_it.next().unwrap_or_default();
+        let (ap, as_) = a_it.next().unwrap_or_default();
+        let parts = ScoreParts {
+            kl: kp,
+            gradient: gp,
+            advantage: ap,
+        };
+        let snaps = Snapshots {
+            kl: ks,
+            gradient: gs,
+            advantage: as_,
+        };
+        let response = cols.response(i);
+        let row = layer.finish(cols.row(i), parts, snaps, response.as_slice());
+        write_row(out, i, row.numeric());
+    }
 }
 
 /// Runs the KL tracker over `rows`, recording per row what the layer reads.
