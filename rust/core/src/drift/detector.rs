@@ -330,6 +330,41 @@ mod tests {
     use crate::drift::{histogram_kl, ks_2samp};
     use proptest::prelude::*;
 
+    /// What the detector should hold: the first `reference_size` values, then the last
+    /// `window` values after them, kept the plain way.
+    struct Mirror {
+        reference: Vec<f64>,
+        reference_size: usize,
+        current: std::collections::VecDeque<f64>,
+        window: usize,
+    }
+
+    impl Mirror {
+        fn new(reference_size: usize, window: usize) -> Self {
+            Mirror {
+                reference: Vec::new(),
+                reference_size,
+                current: std::collections::VecDeque::new(),
+                window,
+            }
+        }
+
+        fn push(&mut self, x: f64) {
+            if self.reference.len() < self.reference_size {
+                self.reference.push(x);
+            } else {
+                if self.current.len() == self.window {
+                    self.current.pop_front();
+                }
+                self.current.push_back(x);
+            }
+        }
+
+        fn current(&self) -> Vec<f64> {
+            self.current.iter().copied().collect()
+        }
+    }
+
     proptest! {
         /// At every step of a stream (coarse grids with ties, constants, large offsets, a
         /// shift that moves the window beyond the reference's range and back), the ranked
@@ -345,8 +380,7 @@ mod tests {
             bins in prop::sample::select(vec![None, Some(1), Some(3), Some(200)]),
         ) {
             let mut d = DriftDetector::new(reference_size, window, Some(1), 0.05).unwrap();
-            let mut reference = Vec::new();
-            let mut current = std::collections::VecDeque::new();
+            let mut mirror = Mirror::new(reference_size, window);
             for (i, &(kind, k)) in steps.iter().enumerate() {
                 let x = match kind {
                     0 => offset,
@@ -355,20 +389,13 @@ mod tests {
                     _ => offset + scale * f64::from(k),
                 };
                 d.update(x);
-                if reference.len() < reference_size {
-                    reference.push(x);
-                } else {
-                    if current.len() == window {
-                        current.pop_front();
-                    }
-                    current.push_back(x);
-                }
-                let cur: Vec<f64> = current.iter().copied().collect();
-                let expected = ks_2samp(&reference, &cur).filter(|_| d.ready());
+                mirror.push(x);
+                let (reference, cur) = (&mirror.reference, mirror.current());
+                let expected = ks_2samp(reference, &cur).filter(|_| d.ready());
                 let got = d.ks();
                 prop_assert_eq!(got.map(|t| (t.statistic.to_bits(), t.p_value.to_bits())),
                     expected.map(|t| (t.statistic.to_bits(), t.p_value.to_bits())));
-                let expected = if d.ready() { histogram_kl(&reference, &cur, bins).unwrap() } else { None };
+                let expected = if d.ready() { histogram_kl(reference, &cur, bins).unwrap() } else { None };
                 let bits = |h: Option<HistogramKl>| h.map(|h| (h.raw.to_bits(), h.corrected.to_bits(), h.bins, h.occupied));
                 prop_assert_eq!(bits(d.histogram_kl(bins).unwrap()), bits(expected.clone()));
                 prop_assert_eq!(bits(d.histogram_kl_cached(bins).unwrap()), bits(expected));
@@ -393,8 +420,7 @@ mod tests {
             bins in prop::sample::select(vec![None, Some(2), Some(7), Some(300)]),
         ) {
             let mut d = DriftDetector::new(reference_size, window, Some(1), 0.05).unwrap();
-            let mut reference = Vec::new();
-            let mut current = std::collections::VecDeque::new();
+            let mut mirror = Mirror::new(reference_size, window);
             for (i, &(kind, k)) in steps.iter().enumerate() {
                 let x = match kind {
                     0 => offset,
@@ -404,21 +430,13 @@ mod tests {
                     _ => offset + scale * f64::from(k),
                 };
                 d.update(x);
-                if reference.len() < reference_size {
-                    reference.push(x);
-                } else {
-                    if current.len() == window {
-                        current.pop_front();
-                    }
-                    current.push_back(x);
-                }
+                mirror.push(x);
                 if i % every != 0 || !d.ready() {
                     continue;
                 }
                 // Now and then another bin count, which moves the cache to another grid.
                 let bins = if (i / every) % 5 == 4 { Some(3) } else { bins };
-                let cur: Vec<f64> = current.iter().copied().collect();
-                let expected = histogram_kl(&reference, &cur, bins).unwrap();
+                let expected = histogram_kl(&mirror.reference, &mirror.current(), bins).unwrap();
                 let bits = |h: Option<HistogramKl>| h.map(|h| (h.raw.to_bits(), h.corrected.to_bits(), h.bins, h.occupied));
                 prop_assert_eq!(bits(d.histogram_kl_cached(bins).unwrap()), bits(expected));
             }
