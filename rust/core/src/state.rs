@@ -1,8 +1,10 @@
 //! Versioned binary snapshots of estimator states (pickle, checkpoints, shipping to workers).
 //!
-//! Layout: the 4 magic bytes `RLF1`, a length-prefixed type tag, then the postcard encoding of
-//! the state. The tag makes restoring a `Moments` snapshot into a `QuantileSketch` an error
-//! instead of garbage; the magic carries the format version.
+//! Layout: the 4 magic bytes `RLF` + format version, a length-prefixed type tag, then the
+//! postcard encoding of the state. The tag makes restoring a `Moments` snapshot into a
+//! `QuantileSketch` an error instead of garbage; the version does the same for a state whose
+//! layout has changed since it was written (postcard is not self-describing, so a changed
+//! layout could otherwise decode into shifted fields). Bump it when a state's layout changes.
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -21,7 +23,8 @@ pub(crate) fn invalid(what: &str) -> CoreError {
     CoreError::State(format!("inconsistent state: {what}"))
 }
 
-const MAGIC: &[u8; 4] = b"RLF1";
+/// Format 2: the length-bias detector's two recent horizons, the KL tracker's held band.
+const MAGIC: &[u8; 4] = b"RLF2";
 
 /// Serializes `value` with its type `tag`.
 pub fn to_bytes<T: Serialize>(tag: &str, value: &T) -> Vec<u8> {
@@ -38,9 +41,17 @@ pub fn to_bytes<T: Serialize>(tag: &str, value: &T) -> Vec<u8> {
 
 /// Restores a state written by [`to_bytes`] with the same `tag`.
 pub fn from_bytes<T: DeserializeOwned + Validate>(tag: &str, bytes: &[u8]) -> Result<T> {
-    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
-        CoreError::State("not an rlforensics state (bad magic or version)".into())
-    })?;
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or_else(|| match bytes {
+            [b'R', b'L', b'F', v, ..] => CoreError::State(format!(
+                "state of format {}, written by another rlforensics version; this one reads \
+             format {} (restore it with the version that wrote it)",
+                char::from(*v),
+                char::from(MAGIC[3])
+            )),
+            _ => CoreError::State("not an rlforensics state (bad magic)".into()),
+        })?;
     let (&len, rest) = rest
         .split_first()
         .ok_or_else(|| CoreError::State("truncated header".into()))?;
@@ -82,5 +93,23 @@ mod tests {
         assert!(from_bytes::<(u64, f64, Vec<f64>)>("U", &b).is_err());
         assert!(from_bytes::<(u64, f64, Vec<f64>)>("T", &b[..3]).is_err());
         assert!(from_bytes::<(u64, f64, Vec<f64>)>("T", &b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn a_state_of_another_format_is_refused_by_name() {
+        let v: (u64, f64, Vec<f64>) = (1, 2.0, vec![]);
+        let mut b = to_bytes("T", &v);
+        b[3] = b'1';
+        let err = from_bytes::<(u64, f64, Vec<f64>)>("T", &b)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("format 1") && err.contains("reads format 2"),
+            "{err}"
+        );
+        let err = from_bytes::<(u64, f64, Vec<f64>)>("T", b"PK\x03\x04")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an rlforensics state"), "{err}");
     }
 }

@@ -123,6 +123,14 @@ fn run_layer(
     out: &mut [&mut [f64]],
 ) {
     let n = cols.steps.len();
+    // A tracker that is on recorded every row of the chunk; one that is off, none.
+    debug_assert!([
+        records.kl.len(),
+        records.gradient.len(),
+        records.advantage.len()
+    ]
+    .iter()
+    .all(|&k| k == 0 || k == rows.len()));
     let mut kl_it = records.kl.drain(..);
     let mut g_it = records.gradient.drain(..);
     let mut a_it = records.advantage.drain(..);

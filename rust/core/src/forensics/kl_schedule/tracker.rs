@@ -639,8 +639,9 @@ impl Validate for KlScheduleTracker {
             || self.coef_pairs.len() > SHORT_WINDOW
             || self.history.len() > self.cfg.history_size
             || self.drift.is_some() != self.cfg.enable_drift_tracking
-            || self.in_band_run > self.finite_kl
+            || self.in_band_run > self.in_band_total
             || (self.held && !self.acquired)
+            || (self.in_band_run >= RULE_MIN_SAMPLES && !self.held)
         {
             return Err(invalid("KL tracker windows"));
         }

@@ -374,6 +374,7 @@ impl Validate for LengthBias {
             || !(0.0..=1.0).contains(&self.threshold)
             || !(self.critical_r > 0.0 && self.critical_r <= 1.0)
             || self.batches.0 < self.batches.1
+            || self.batches.0 + self.pending + self.invalid != self.response_count
         {
             return Err(invalid("length-bias state"));
         }
