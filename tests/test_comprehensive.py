@@ -201,6 +201,54 @@ def test_update_many_equals_update_loop():
     assert a.get_anomalies() == b.get_anomalies()
 
 
+def test_update_many_with_response_batches_equals_update_with_response_data():
+    # The length-bias scenario: a batch of 16 scored responses per step, a bias from onset.
+    from rlforensics.testing import generate
+
+    s = generate("length_bias", 1, n_steps=600)
+    names = ("kl", "kl_coef", "entropy", "reward_mean", "reward_std")
+    a, b = ComprehensivePPOForensics(), ComprehensivePPOForensics()
+    rows = []
+    for i, row in enumerate(s.rows()):
+        # Vary the batch sizes (an empty batch included) and put in one unreadable length.
+        k = i % 17
+        payload = {"rewards": s.responses.rewards[i, :k].tolist(),
+                   "response_lengths": s.responses.lengths[i, :k].tolist()}
+        if i == 300 and k:
+            payload["response_lengths"][0] = float("nan")
+        rows.append(a.update(row["step"], *(row[n] for n in names), response_data=payload).to_dict())
+    counts = np.arange(s.n_steps) % 17
+    keep = np.arange(16)[None, :] < counts[:, None]
+    lengths = s.responses.lengths.copy()
+    lengths[300, 0] = np.nan
+    out = b.update_many(
+        s.steps, **{n: s.columns[n] for n in names},
+        response_reward=s.responses.rewards[keep], response_length=lengths[keep],
+        response_counts=counts,
+    )
+    for name, col in out.items():
+        ref = np.array([np.nan if r[name] is None else float(r[name]) for r in rows])
+        np.testing.assert_array_equal(col, ref, err_msg=name)
+    assert a.get_anomalies() == b.get_anomalies()
+    assert any(e["type"] == "length_bias_anomaly" for e in b.get_anomalies())
+    assert a.get_length_bias_analysis() == b.get_length_bias_analysis()
+
+
+@pytest.mark.parametrize("counts, match", [
+    ([1, 2, 1.5], "whole numbers"),
+    ([1, -1, 2], "whole numbers"),
+    ([1, 1, 1], "response records and response_reward"),
+])
+def test_update_many_rejects_bad_response_counts(counts, match):
+    f = ComprehensivePPOForensics()
+    with pytest.raises(ValueError, match=match):
+        f.update_many(np.arange(3.0), kl=np.full(3, 0.1), response_reward=np.ones(4),
+                      response_length=np.ones(4), response_counts=np.array(counts, dtype=float))
+    assert f.total_updates == 0
+    with pytest.raises(ValueError, match="response_counts"):
+        f.update_many(np.arange(3.0), response_counts=np.ones(3))
+
+
 def test_pickle_round_trip_continues_identically():
     rng = np.random.default_rng(5)
     f = ComprehensivePPOForensics()

@@ -759,6 +759,7 @@ class ComprehensiveForensicsCore:
         advantage_median: _Floats | None = None,
         response_reward: _Floats | None = None,
         response_length: _Floats | None = None,
+        response_counts: _Floats | None = None,
     ) -> dict[str, _Array]: ...
     def metrics_rows(self, n: int) -> tuple[str, str]: ...
     @staticmethod

@@ -233,7 +233,10 @@ class ComprehensivePPOForensics:
     def update_many(self, steps: Any, **columns: Any) -> dict[str, Any]:
         """Feeds NumPy columns (keyword names as ``update``'s, plus ``response_reward`` and
         ``response_length`` for one record per step) as repeated updates; returns each
-        step's scalar metrics as columns. A column not given was not logged; NaN in a column
+        step's scalar metrics as columns. For steps with batches of responses (what
+        ``response_data`` gives ``update``), pass every step's records one after the other as
+        ``response_reward``/``response_length`` and ``response_counts``, the number of
+        records of each step (whole numbers >= 0). A column not given was not logged; NaN in a column
         is a non-finite value. With ``enable_trainer_signals``, the columns
         ``frac_reward_zero_std``, ``truncation_rate``, ``response_length_mean`` and
         ``reward_components`` (a mapping of name to column) feed the trainer-signal rules.

@@ -251,7 +251,7 @@ impl PyComprehensive {
         reward_std = None, policy_grad_norm = None, value_grad_norm = None,
         total_grad_norm = None, advantage_mean = None, advantage_std = None,
         advantage_min = None, advantage_max = None, advantage_median = None,
-        response_reward = None, response_length = None,
+        response_reward = None, response_length = None, response_counts = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn update_many<'py>(
@@ -273,6 +273,7 @@ impl PyComprehensive {
         advantage_median: Option<Floats<'py>>,
         response_reward: Option<Floats<'py>>,
         response_length: Option<Floats<'py>>,
+        response_counts: Option<Floats<'py>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let steps = slice(&steps);
         let (kl, kl_coef, entropy, reward_mean, reward_std) = (
@@ -293,7 +294,11 @@ impl PyComprehensive {
             opt_slice(&advantage_max),
             opt_slice(&advantage_median),
         );
-        let (rr, rl) = (opt_slice(&response_reward), opt_slice(&response_length));
+        let (rr, rl, rc) = (
+            opt_slice(&response_reward),
+            opt_slice(&response_length),
+            opt_slice(&response_counts),
+        );
         let cols = StepColumns {
             steps: &steps,
             kl: kl.as_deref(),
@@ -311,6 +316,7 @@ impl PyComprehensive {
             advantage_median: amed.as_deref(),
             response_reward: rr.as_deref(),
             response_length: rl.as_deref(),
+            response_counts: rc.as_deref(),
         };
         // The batch runs on an owned copy without the GIL, then the parts go back.
         let mut core = self.to_core(py)?;

@@ -67,6 +67,8 @@ pub fn comprehensive_batch_into(
     let mut next = Records::default();
     let mut ready = Records::default();
     let mut pending: Option<Range<usize>> = None;
+    // The flat index of the next response record the layer reads.
+    let mut next_record = 0usize;
     let chunks = (0..n).step_by(CHUNK).map(|s| s..(s + CHUNK).min(n));
     for rows in chunks.map(Some).chain(std::iter::once(None)) {
         let Records {
@@ -84,7 +86,7 @@ pub fn comprehensive_batch_into(
         };
         let second_side = || {
             if let Some(done) = pending.clone() {
-                run_layer(layer, cols, done, layer_cap, &mut ready, out);
+                next_record = run_layer(layer, cols, done, next_record, layer_cap, &mut ready, out);
             }
             if let (Some(rows), Some(g)) = (rows.clone(), gradient.as_deref_mut()) {
                 run_gradient(g, cols, rows, layer_cap, g_next);
@@ -113,15 +115,18 @@ struct Records {
     advantage: Vec<Row<AdvantageParts, AdvantageMetrics>>,
 }
 
-/// The layer's part of the updates of `rows`, from the trackers' records of them (drained).
+/// The layer's part of the updates of `rows`, from the trackers' records of them (drained),
+/// with the response records from flat index `first_record` on; returns the index after
+/// the last one read.
 fn run_layer(
     layer: &mut Layer,
     cols: &StepColumns<'_>,
     rows: Range<usize>,
+    first_record: usize,
     layer_cap: usize,
     records: &mut Records,
     out: &mut [&mut [f64]],
-) {
+) -> usize {
     let n = cols.steps.len();
     // A tracker that is on recorded every row of the chunk; one that is off, none.
     debug_assert!([
@@ -131,10 +136,12 @@ fn run_layer(
     ]
     .iter()
     .all(|&k| k == 0 || k == rows.len()));
+    let starts = cols.response_starts(rows.clone(), first_record);
+    let mut responses = Vec::new();
     let mut kl_it = records.kl.drain(..);
     let mut g_it = records.gradient.drain(..);
     let mut a_it = records.advantage.drain(..);
-    for i in rows {
+    for (k, i) in rows.enumerate() {
         layer.set_history_recording(n - i <= layer_cap);
         let (kp, ks) = kl_it.next().unwrap_or_default();
         let (gp, gs) = g_it.next().unwrap_or_default();
@@ -149,10 +156,11 @@ fn run_layer(
             gradient: gs,
             advantage: as_,
         };
-        let response = cols.response(i);
-        let row = layer.finish(cols.row(i), parts, snaps, response.as_slice());
+        cols.responses_into(starts[k], starts[k + 1], &mut responses);
+        let row = layer.finish(cols.row(i), parts, snaps, &responses);
         write_row(out, i, row.numeric());
     }
+    starts[starts.len() - 1]
 }
 
 /// Runs the KL tracker over `rows`, recording per row what the layer reads.

@@ -15,7 +15,8 @@ use crate::error::{check_same_len, Result};
 
 /// Aligned input columns; a column that is `None` was not logged, NaN in a column is a
 /// non-finite value. `response_reward`/`response_length` (both or neither) give one
-/// response record per step.
+/// response record per step, or, with `response_counts`, the records of every step one
+/// after the other (step `i` has the next `response_counts[i]` of them).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StepColumns<'a> {
     /// Logged steps (required).
@@ -50,6 +51,8 @@ pub struct StepColumns<'a> {
     pub response_reward: Option<&'a [f64]>,
     /// Length of the step's response record.
     pub response_length: Option<&'a [f64]>,
+    /// Response records per step (whole numbers ≥ 0, as floats), when steps have batches.
+    pub response_counts: Option<&'a [f64]>,
 }
 
 impl StepColumns<'_> {
@@ -69,8 +72,7 @@ impl StepColumns<'_> {
             ("steps and advantage_min", self.advantage_min),
             ("steps and advantage_max", self.advantage_max),
             ("steps and advantage_median", self.advantage_median),
-            ("steps and response_reward", self.response_reward),
-            ("steps and response_length", self.response_length),
+            ("steps and response_counts", self.response_counts),
         ] {
             if let Some(c) = col {
                 check_same_len(what, n, c.len())?;
@@ -81,6 +83,36 @@ impl StepColumns<'_> {
                 "response_reward",
                 "give response_reward and response_length together, or neither",
             ));
+        }
+        let records = match self.response_counts {
+            None => n,
+            Some(counts) => {
+                if self.response_reward.is_none() {
+                    return Err(crate::error::CoreError::param(
+                        "response_counts",
+                        "count the records of response_reward and response_length; give them too",
+                    ));
+                }
+                let mut total = 0usize;
+                for (i, &c) in counts.iter().enumerate() {
+                    if !(c >= 0.0 && c.fract() == 0.0 && c < 1e15) {
+                        return Err(crate::error::CoreError::param(
+                            "response_counts",
+                            format!("must be whole numbers >= 0, got {c} at row {i}"),
+                        ));
+                    }
+                    total += c as usize;
+                }
+                total
+            }
+        };
+        for (what, col) in [
+            ("response records and response_reward", self.response_reward),
+            ("response records and response_length", self.response_length),
+        ] {
+            if let Some(c) = col {
+                check_same_len(what, records, c.len())?;
+            }
         }
         Ok(())
     }
@@ -106,10 +138,28 @@ impl StepColumns<'_> {
         }
     }
 
-    /// The step's response record, as `update` receives it (a non-finite reward or length
-    /// is counted as invalid by the detector, exactly as on the per-step path).
-    pub(super) fn response(&self, i: usize) -> Option<(f64, f64)> {
-        Some((self.response_reward?[i], self.response_length?[i]))
+    /// Where the response records of rows `rows` start among the flat records, and where
+    /// the last row's end, given that the first row's start at `first` (the rows are fed
+    /// in order, so the caller carries that on from the rows before).
+    pub(super) fn response_starts(&self, rows: std::ops::Range<usize>, first: usize) -> Vec<usize> {
+        let Some(counts) = self.response_counts else {
+            // One record per row: row i's is record i.
+            return (rows.start..=rows.end).collect();
+        };
+        let mut starts = Vec::with_capacity(rows.len() + 1);
+        starts.push(first);
+        for &c in &counts[rows] {
+            starts.push(starts[starts.len() - 1] + c as usize);
+        }
+        starts
+    }
+
+    /// The records from flat index `from` to `to` into `buf` (emptied first).
+    pub(super) fn responses_into(&self, from: usize, to: usize, buf: &mut Vec<(f64, f64)>) {
+        buf.clear();
+        if let (Some(r), Some(l)) = (self.response_reward, self.response_length) {
+            buf.extend(r[from..to].iter().copied().zip(l[from..to].iter().copied()));
+        }
     }
 }
 

@@ -91,9 +91,12 @@ fn per_step_and_batch(
     cols: &StepColumns<'_>,
 ) -> (ComprehensiveForensics, ComprehensiveForensics) {
     let mut a = ComprehensiveForensics::new(cfg).unwrap();
-    let rows: Vec<_> = (0..cols.steps.len())
+    let n = cols.steps.len();
+    let starts = cols.response_starts(0..n, 0);
+    let mut rec = Vec::new();
+    let rows: Vec<_> = (0..n)
         .map(|i| {
-            let rec: Vec<(f64, f64)> = cols.response(i).into_iter().collect();
+            cols.responses_into(starts[i], starts[i + 1], &mut rec);
             a.update(cols.row(i), None, &rec).numeric()
         })
         .collect();
@@ -249,6 +252,60 @@ fn batch_across_chunks_equals_per_step() {
     assert!(a.kl().unwrap().events().events().count() > 0);
     assert!(a.gradient().unwrap().events().events().count() > 0);
     assert!(to_bytes("C", &a) == to_bytes("C", &b));
+}
+
+/// Steps with batches of response records (0 to 9 of them, flat with per-step counts),
+/// over more than one chunk: rows and final state equal per-step updates that get each
+/// step's records, and the length-bias anomaly a late bias raises is found on both.
+#[test]
+fn batched_response_records_equal_per_step() {
+    let n = super::batch::CHUNK + 3000;
+    let mut noise = crate::forensics::testing::Noise(21);
+    let steps: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let kl: Vec<f64> = (0..n).map(|_| 0.1 + 0.01 * noise.normal()).collect();
+    let counts: Vec<f64> = (0..n).map(|i| ((i * 7) % 10) as f64).collect();
+    let total = counts.iter().sum::<f64>() as usize;
+    let mut lengths = Vec::with_capacity(total);
+    let mut rewards = Vec::with_capacity(total);
+    for j in 0..total {
+        let l = (200.0 + 40.0 * noise.normal()).round();
+        let paid = if j > total / 2 {
+            0.01 * (l - 200.0)
+        } else {
+            0.0
+        };
+        lengths.push(if j == 77 { f64::NAN } else { l });
+        rewards.push(paid + 0.3 * noise.normal());
+    }
+    let cols = StepColumns {
+        steps: &steps,
+        kl: Some(&kl),
+        response_reward: Some(&rewards),
+        response_length: Some(&lengths),
+        response_counts: Some(&counts),
+        ..StepColumns::default()
+    };
+    let (a, b) = per_step_and_batch(ComprehensiveConfig::default(), &cols);
+    assert!(a.events().events().any(|e| e.kind == "length_bias_anomaly"));
+    assert!(to_bytes("C", &a) == to_bytes("C", &b));
+    // Counts must be whole, non-negative and add up to the records given.
+    let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
+    for bad in [1.5, -1.0, f64::NAN] {
+        let mut c = counts.clone();
+        c[3] = bad;
+        let cols = StepColumns {
+            response_counts: Some(&c),
+            ..cols
+        };
+        assert!(comprehensive_batch(&mut f, &cols).is_err());
+    }
+    let short = &rewards[..total - 1];
+    let cols = StepColumns {
+        response_reward: Some(short),
+        ..cols
+    };
+    assert!(comprehensive_batch(&mut f, &cols).is_err());
+    assert_eq!(f.updates(), 0, "nothing is fed on a bad batch");
 }
 
 #[test]
