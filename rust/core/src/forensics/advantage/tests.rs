@@ -73,6 +73,31 @@ fn constant_bias_is_one_critical_event_reporting_its_trigger_window() {
     assert_eq!(t.metrics().advantage_bias_risk, Some(1.0));
 }
 
+/// RLDK's bias threshold is absolute (made for whitened advantages): against a wider
+/// spread, a bias that crosses the critical risk but is small for that spread stays a
+/// warning; the same bias with unit spread, or a large one with the wide spread, is critical.
+#[test]
+fn critical_bias_is_large_against_the_spread_too() {
+    let severity = |mean: f64, std: f64| {
+        let mut t = tracker();
+        for i in 0..20 {
+            t.update(f64::from(i), &ms(mean, std));
+        }
+        let ev: Vec<_> = t
+            .events()
+            .events()
+            .filter(|e| e.kind == "advantage_bias_anomaly")
+            .map(|e| e.severity)
+            .collect();
+        assert_eq!(ev.len(), 1);
+        ev[0]
+    };
+    assert_eq!(severity(0.09, 1.5), Severity::Warning);
+    assert_eq!(severity(0.09, 1.0), Severity::Critical);
+    assert_eq!(severity(0.09, 0.5), Severity::Critical);
+    assert_eq!(severity(0.3, 1.5), Severity::Critical);
+}
+
 #[test]
 fn no_rule_before_five_values() {
     let mut t = tracker();

@@ -432,9 +432,20 @@ impl AdvantageTracker {
         let mean5 = newest(&self.means_short, RISK_WINDOW).and_then(small::mean);
         if let (Some(risk), Some(mean5)) = (m.advantage_bias_risk, mean5) {
             if risk > BIAS_RISK_LIMIT {
+                // RLDK's threshold is absolute, made for whitened advantages (std 1). A bias
+                // is critical only when it is also that large against a wider spread: for
+                // advantages with a std of 1.5, a mean of 0.08 is 5% of a std, noise over 5
+                // batches rather than a broken baseline.
+                let spread = newest(&self.stds_short, RISK_WINDOW)
+                    .and_then(small::mean)
+                    .filter(|s| s.is_finite())
+                    .unwrap_or(1.0)
+                    .max(1.0);
+                let critical =
+                    risk > BIAS_RISK_CRITICAL && mean5.abs() > BIAS_RISK_CRITICAL * bt * spread;
                 out.push(Finding::new(
                     "advantage_bias_anomaly",
-                    if risk > BIAS_RISK_CRITICAL {
+                    if critical {
                         Severity::Critical
                     } else {
                         Severity::Warning
