@@ -34,15 +34,14 @@ def events_of(name: str, seed: int) -> tuple[Any, list[dict[str, Any]]]:
     keys = KeyMap()
     forensics: ComprehensivePPOForensics | None = None
     for step, entry in zip(run.steps.tolist(), run.entries()):
-        inputs = keys.inputs(entry)
-        extra = keys.signal_inputs(entry)
+        inputs = keys.all_inputs(entry)
         if forensics is None:
             # As the monitor: no KL band without a controller target (GRPO/RLOO have none).
             forensics = ComprehensivePPOForensics(
                 enable_kl_schedule_tracking=False, enable_length_bias_detection=False,
                 enable_trainer_signals=True, kl_scale=keys.kl_scale,
             )
-        forensics.update(step, **inputs, **extra)
+        forensics.update(step, **inputs)
     assert forensics is not None
     return run, forensics.get_anomalies()
 

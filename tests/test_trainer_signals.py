@@ -110,11 +110,11 @@ def test_live_forensics_monitor_path_and_diagnosis() -> None:
     keys = KeyMap()
     f: ComprehensivePPOForensics | None = None
     for step, entry in zip(run.steps.tolist(), run.entries()):
-        inputs, extra = keys.inputs(entry), keys.signal_inputs(entry)
+        inputs = keys.all_inputs(entry)
         if f is None:
             f = ComprehensivePPOForensics(enable_kl_schedule_tracking=False, enable_trainer_signals=True,
                                           kl_scale=keys.kl_scale)
-        f.update(step, **inputs, **extra)
+        f.update(step, **inputs)
     assert f is not None and keys.kl_scale == "token_mean"
     assert f.trainer_signals is not None
     assert sorted(f.trainer_signals.reward_components) == ["accuracy_reward", "format_reward"]

@@ -263,3 +263,13 @@ def test_entries_without_metrics_are_not_steps(tmp_path: Path):
     assert mon.skipped_entries["empty"] == 1
     assert mon.family == "trl_ppo_v1" and mon.forensics is not None and mon.forensics.kl_target == 6.0
     assert mon.forensics.total_updates == 8
+
+
+def test_custom_entries_are_not_steps_once_reward_components_were_seen(tmp_path: Path):
+    grpo = [{"step": i, "reward": 0.5, "rewards/accuracy_reward/mean": 0.5,
+             "rewards/format_reward/mean": 0.9, "entropy": 2.0} for i in range(1, 6)]
+    logs = grpo[:3] + [{"step": 3, "custom/note_count": 3.0}] + grpo[3:]
+    mon = ComprehensivePPOMonitor(output_dir=tmp_path, run_id="c")
+    drive(mon, logs, tmp_path)
+    assert mon.skipped_entries["empty"] == 1
+    assert mon.forensics is not None and mon.forensics.total_updates == 5

@@ -74,7 +74,6 @@ class KeyMap:
         self.kl_target: float | None = None  # the family's controller target, if any
         self.kl_scale = "unknown"  # what the family's KL measures
         self._pairs: list[tuple[str, str]] = []
-        self._signal_pairs: list[tuple[str, str]] = []
         self._all_pairs: list[tuple[str, str]] = []
         self._components: list[tuple[str, str]] = []  # (reward function, key)
 
@@ -94,10 +93,9 @@ class KeyMap:
         self._keys = keys
         self.family, self.sources, self.kl_target, self.kl_scale = resolve_keys(sorted(keys))
         self._pairs = [(arg, self.sources[c]) for arg, c in INPUTS.items() if c in self.sources]
-        self._signal_pairs = [
+        self._all_pairs = self._pairs + [
             (arg, self.sources[c]) for arg, c in SIGNAL_INPUTS.items() if c in self.sources
         ]
-        self._all_pairs = self._pairs + self._signal_pairs
         # Per-function reward means, TRL GRPO/RLOO's ``rewards/<name>/mean``.
         self._components = sorted(
             (k[len("rewards/"):-len("/mean")], k)
@@ -119,19 +117,14 @@ class KeyMap:
         return {arg: number(logs.get(key)) for arg, key in self._pairs}
 
     def all_inputs(self, logs: Mapping[str, Any]) -> dict[str, Any]:
-        """:meth:`inputs` and :meth:`signal_inputs` of one entry in one dict (the monitor's
-        per-entry call: one dict, one keyword expansion)."""
+        """The forensics' inputs from one entry, those of the trainer-signal rules included
+        (``None`` where not logged): the keyword arguments of ``update``, with
+        ``reward_components`` when this entry logs at least one of them."""
         self.resolve(logs)
         out: dict[str, Any] = {arg: number(logs.get(key)) for arg, key in self._all_pairs}
-        if self._components:
-            out["reward_components"] = {name: number(logs.get(key)) for name, key in self._components}
-        return out
-
-    def signal_inputs(self, logs: Mapping[str, Any]) -> dict[str, Any]:
-        """The trainer-signal rules' extra inputs from one entry (after :meth:`inputs`):
-        the keyword arguments of ``update``, ``reward_components`` when logged."""
-        out: dict[str, Any] = {arg: number(logs.get(key)) for arg, key in self._signal_pairs}
-        if self._components:
-            # A component not logged at this entry is None, which the rules skip.
-            out["reward_components"] = {name: number(logs.get(key)) for name, key in self._components}
+        components = {name: number(logs.get(key)) for name, key in self._components}
+        # A component not logged at this entry is None, which the rules skip; an entry with
+        # none of them leaves the argument out, so that it does not look like a step.
+        if any(v is not None for v in components.values()):
+            out["reward_components"] = components
         return out
