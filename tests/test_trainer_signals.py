@@ -159,3 +159,11 @@ def test_diagnosis_names_the_first_cause() -> None:
         "entropy_collapse at 900",
     ]
     assert d[2]["root"] is events[1]
+
+
+def test_components_past_the_first_sixteen_are_counted_not_dropped_unseen() -> None:
+    t = TrainerSignalsTracker()
+    for step in range(3):
+        t.update(step, reward_components={f"r{i:02d}": 0.5 for i in range(18)})
+    assert len(t.reward_components) == 16
+    assert t.components_ignored == 2 * 3

@@ -38,15 +38,6 @@ fn mask(checked: Option<Vec<String>>) -> PyResult<u16> {
     Ok(m)
 }
 
-fn checked_names(m: u16) -> Vec<&'static str> {
-    SIGNAL_INPUTS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| m & (1 << i) != 0)
-        .map(|(_, s)| *s)
-        .collect()
-}
-
 #[pymethods]
 impl PySignals {
     #[new]
@@ -99,18 +90,22 @@ impl PySignals {
         response_length_mean: Option<&Bound<'_, PyAny>>,
         reward_components: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        let mut names: Vec<String> = Vec::new();
-        let mut values: Vec<f64> = Vec::new();
+        let mut given: Vec<(String, f64)> = Vec::new();
         if let Some(d) = reward_components {
             for (k, v) in d.iter() {
                 let name: String = k.extract()?;
-                if let Some(x) = opt_number(&format!("reward_components[{name:?}]"), Some(&v))? {
-                    names.push(name);
-                    values.push(x);
+                // A float goes straight through; anything else is read (or refused) with
+                // the component named in the error.
+                let x = match v.extract::<f64>() {
+                    Ok(x) => Some(x),
+                    Err(_) => opt_number(&format!("reward_components[{name:?}]"), Some(&v))?,
+                };
+                if let Some(x) = x {
+                    given.push((name, x));
                 }
             }
         }
-        let comps: Vec<(&str, f64)> = names.iter().map(String::as_str).zip(values).collect();
+        let comps: Vec<(&str, f64)> = given.iter().map(|(n, x)| (n.as_str(), *x)).collect();
         let input = SignalInput {
             step: number("step", step)?,
             kl: opt_number("kl", kl)?,
@@ -223,6 +218,12 @@ impl PySignals {
         self.inner.nonfinite()
     }
 
+    /// Reward-component values not analysed: their function came after the first 16.
+    #[getter]
+    fn components_ignored(&self) -> u64 {
+        self.inner.components_ignored()
+    }
+
     /// Reward components followed.
     #[getter]
     fn reward_components(&self) -> Vec<String> {
@@ -255,7 +256,8 @@ impl_pickle!(PySignals, "SignalTracker", |s| {
         c.trend_window,
         c.event_release,
         c.max_events,
-        checked_names(u16::MAX),
+        // The state restores the tracker's own mask.
+        None::<Vec<String>>,
         c.component_window,
     )
 });

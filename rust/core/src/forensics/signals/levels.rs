@@ -304,16 +304,14 @@ pub fn starvation(zero_std: &Series, reward_std: &Series, out: &mut Vec<Finding>
     // Draining: the share climbing fast towards starvation — past half of the groups, 0.3
     // above its early level, on a significant 20-row rise — is reported before it gets
     // there (a task turning too easy or too hard does this over tens of steps).
-    let draining = zero_std.level().and_then(|l| {
-        let now = zero_std.median_last_if(ROWS, |z| z >= 0.5)?;
+    // One median serves both: it is taken once at least half the rows are past 0.5.
+    let now = zero_std.median_last_if(ROWS, |z| z >= 0.5);
+    let flagged = now.filter(|&z| z >= 0.8).or_else(|| {
+        let (now, l) = (now?, zero_std.level()?);
         let (_, t) = zero_std.trend_last(AGO)?;
-        (now >= 0.5 && now >= l.median + 0.3 && t >= 4.0).then_some(now)
+        (now >= l.median + 0.3 && t >= 4.0).then_some(now)
     });
-    if let Some(now) = zero_std
-        .median_last_if(ROWS, |z| z >= 0.8)
-        .filter(|&z| z >= 0.8)
-        .or(draining)
-    {
+    if let Some(now) = flagged {
         out.push(Finding::new(
             "learning_signal_starvation",
             Severity::Warning,
@@ -355,22 +353,17 @@ pub fn truncation(trunc: &Series, out: &mut Vec<Finding>) {
     let Some(t0) = trunc.level().map(|l| l.median) else {
         return;
     };
-    // Both conditions below need the median at or past this (t0 + 0.25 < 0.9 when t0 ≤ 0.5).
+    // The warning's bar; the critical level (0.9 from an early level of at most 0.5) lies
+    // past it, since t0 + 0.25 < 0.9 when t0 ≤ 0.5.
     let bar = 0.5_f64.max(t0 + 0.25);
-    let Some(now) = trunc.median_last_if(NOW, |v| v >= bar) else {
-        return;
-    };
-    if now >= 0.5_f64.max(t0 + 0.25) || (now >= 0.9 && t0 <= 0.5) {
+    // A median of the odd NOW rows is past the bar exactly when this returns it.
+    if let Some(now) = trunc.median_last_if(NOW, |v| v >= bar) {
         let critical = now >= 0.9 && t0 <= 0.5;
         out.push(Finding::new(
             "truncation_saturation",
             Severity::critical_if(critical),
             now,
-            Some(if critical {
-                0.9
-            } else {
-                0.5_f64.max(t0 + 0.25)
-            }),
+            Some(if critical { 0.9 } else { bar }),
             format!(
                 "{:.0}% of completions hit the length cap (early level {:.0}%): rewards are \
                  computed on cut-off answers",

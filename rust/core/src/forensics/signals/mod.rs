@@ -94,7 +94,6 @@ pub struct SignalTracker {
     nonfinite: u64,
     kl: Series,
     log_kl: Series,
-    kl_seen: usize,
     kl_early_slope: Option<f64>,
     entropy: Series,
     reward: Series,
@@ -103,12 +102,17 @@ pub struct SignalTracker {
     log_grad: Series,
     zero_std: Series,
     truncation: Series,
-    length: Series,
     reward_length: Joint,
     reward_kl: Joint,
     components: Vec<Component>,
+    /// Component values not analysed: their function came after the first
+    /// `MAX_COMPONENTS` (counted so that nothing given is dropped unseen).
     components_ignored: u64,
     events: EventLog,
+    /// The findings of an update, kept between updates (empty) so that their vector is
+    /// allocated once, not per update.
+    #[serde(skip)]
+    findings: Vec<Finding>,
 }
 
 impl SignalTracker {
@@ -128,7 +132,6 @@ impl SignalTracker {
             nonfinite: 0,
             kl: s(),
             log_kl: s(),
-            kl_seen: 0,
             kl_early_slope: None,
             entropy: s(),
             reward: s(),
@@ -137,11 +140,11 @@ impl SignalTracker {
             log_grad: s(),
             zero_std: s(),
             truncation: s(),
-            length: s(),
             reward_length: Joint::new(cfg.trend_window, true)?,
             reward_kl: Joint::new(cfg.trend_window, false)?,
             components: Vec::new(),
             components_ignored: 0,
+            findings: Vec::new(),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             cfg,
         })
@@ -188,11 +191,17 @@ impl SignalTracker {
         self.nonfinite
     }
 
+    /// Component values not analysed, their reward function coming after the first
+    /// `MAX_COMPONENTS`.
+    pub fn components_ignored(&self) -> u64 {
+        self.components_ignored
+    }
+
     /// One logged step.
     pub fn update(&mut self, input: &SignalInput<'_>) {
         self.updates += 1;
         let step = input.step;
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.findings);
         let plain = [
             input.kl,
             input.entropy,
@@ -216,8 +225,9 @@ impl SignalTracker {
             if x > 0.0 {
                 self.log_kl.push(step, x.ln());
             }
-            self.kl_seen += 1;
-            if self.kl_seen == EARLY_KL_ROWS {
+            // The series holds more than EARLY_KL_ROWS values, so its length reaches that
+            // count exactly once, at the run's EARLY_KL_ROWS-th finite KL.
+            if self.kl.len() == EARLY_KL_ROWS {
                 self.kl_early_slope = self.kl.trend_last(EARLY_KL_ROWS).map(|(b, _)| b);
             }
             levels::kl_blowup(&cfg, &self.kl, &mut out);
@@ -259,9 +269,6 @@ impl SignalTracker {
             self.truncation.push(step, x);
             levels::truncation(&self.truncation, &mut out);
         }
-        if let Some(x) = fin(input.response_length_mean) {
-            self.length.push(step, x);
-        }
         let w = cfg.trend_window;
         if let (Some(r), Some(l)) = (fin(input.reward_mean), fin(input.response_length_mean)) {
             self.reward_length.push(step, r, l);
@@ -284,7 +291,8 @@ impl SignalTracker {
             self.components(step, input.reward_components, &mut out);
             trends::component_divergence(cfg.component_window, &self.components, &mut out);
         }
-        self.events.observe(step, out);
+        self.events.observe_drain(step, &mut out);
+        self.findings = out;
     }
 
     fn non_finite(&mut self, i: usize, name: &str, x: f64, step: f64, out: &mut Vec<Finding>) {
@@ -424,7 +432,6 @@ impl Validate for SignalTracker {
             &self.log_grad,
             &self.zero_std,
             &self.truncation,
-            &self.length,
         ] {
             s.validate()?;
         }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::series::{fit_t, pearson, Series, CAPACITY};
 use crate::error::Result;
 use crate::forensics::event::{Finding, Severity};
-use crate::forensics::small::Tail;
+use crate::forensics::small::{self, Tail};
 use crate::state::{invalid, Validate};
 use crate::trend::RollingTrend;
 
@@ -117,11 +117,6 @@ pub struct Component {
     pub trend: RollingTrend,
 }
 
-/// Mean of a slice (non-empty).
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len() as f64
-}
-
 /// Length hacking: reward and mean completion length rising together. Over the window, or
 /// failing that over twice the window (a slower coupling):
 /// - the length grows significantly (t ≥ 3) by at least 15% of its mean (0.5% per row over
@@ -170,7 +165,7 @@ fn judge_length(
     let (steps, reward, length) = j.last(w, warmup)?;
     let r = pearson(reward, length)?;
     let span = steps[steps.len() - 1] - steps[0];
-    let m = mean(length);
+    let m = small::mean(length)?;
     if m <= 0.0 {
         return None;
     }
@@ -204,10 +199,13 @@ pub fn reward_hacking(
     }
     let span = steps[steps.len() - 1] - steps[0];
     let q = (w / 4).max(2);
-    let (k_then, k_now) = (mean(&kl[..q]), mean(&kl[kl.len() - q..]));
+    let (Some(k_then), Some(k_now)) = (small::mean(&kl[..q]), small::mean(&kl[kl.len() - q..]))
+    else {
+        return;
+    };
     // A floor under the early slope: one noise floor per 100 steps.
     let early = b0.max(kl_floor / 100.0);
-    let rising_fast = tr >= 3.0 && br * span >= 2.0 * spread.max(1e-12);
+    let rising_fast = br * span >= 2.0 * spread.max(1e-12);
     let kl_outpaces = bk >= 5.0 * early && k_now >= 2.0 * k_then.max(kl_floor);
     if rising_fast && kl_outpaces {
         out.push(Finding::new(
@@ -243,7 +241,7 @@ pub fn component_divergence(w: usize, components: &[Component], out: &mut Vec<Fi
         let steps = c.series.last_steps(w);
         let change = b * (steps[steps.len() - 1] - steps[0]);
         let scale = (2.0 * level.sigma).min(0.05 * level.median.abs()).max(1e-9);
-        if t.abs() >= 3.5 && change.abs() >= scale {
+        if change.abs() >= scale {
             moves.push((&c.name, t, change));
         }
     }
