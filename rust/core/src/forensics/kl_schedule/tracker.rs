@@ -112,13 +112,12 @@ pub struct KlScheduleTracker {
     acquired: bool,
     /// Finite KL samples since the KL first reached the band.
     since_acquired: u64,
-    /// Consecutive in-band samples up to now.
+    /// Consecutive in-band samples up to now, until there have been `RULE_MIN_SAMPLES` of
+    /// them: then the controller held its target, and the count stays there. A KL that
+    /// approaches the band from below and grazes its edge during the warm-up has reached
+    /// the band but not held it, and falling back out of it is not a controller losing
+    /// its band.
     in_band_run: u64,
-    /// Whether the KL has stayed in the band for `RULE_MIN_SAMPLES` samples in a row: the
-    /// controller held its target. A KL that approaches the band from below and grazes its
-    /// edge during the warm-up has reached the band but not held it, and falling back out of
-    /// it is not a controller losing its band.
-    held: bool,
     first_coef: Option<f64>,
     coef_ever_changed: bool,
     drift: Option<DriftState>,
@@ -178,7 +177,6 @@ impl KlScheduleTracker {
             acquired: false,
             since_acquired: 0,
             in_band_run: 0,
-            held: false,
             first_coef: None,
             coef_ever_changed: false,
             drift,
@@ -319,6 +317,11 @@ impl KlScheduleTracker {
         &self.metrics
     }
 
+    /// Whether the KL has stayed in the band for `RULE_MIN_SAMPLES` samples in a row.
+    pub(super) fn held(&self) -> bool {
+        self.in_band_run >= RULE_MIN_SAMPLES
+    }
+
     fn in_band(&self, kl: f64) -> bool {
         self.cfg.band_low() <= kl && kl <= self.cfg.band_high()
     }
@@ -329,8 +332,9 @@ impl KlScheduleTracker {
         self.acquired |= inside;
         self.since_acquired += u64::from(self.acquired);
         self.in_band_total += u64::from(inside);
-        self.in_band_run = if inside { self.in_band_run + 1 } else { 0 };
-        self.held |= self.in_band_run >= RULE_MIN_SAMPLES;
+        if !self.held() {
+            self.in_band_run = if inside { self.in_band_run + 1 } else { 0 };
+        }
         if let Some(old) = self.kl_window.push(kl) {
             self.in_band_window -= usize::from(self.in_band(old));
         }
@@ -639,9 +643,8 @@ impl Validate for KlScheduleTracker {
             || self.coef_pairs.len() > SHORT_WINDOW
             || self.history.len() > self.cfg.history_size
             || self.drift.is_some() != self.cfg.enable_drift_tracking
-            || self.in_band_run > self.in_band_total
-            || (self.held && !self.acquired)
-            || (self.in_band_run >= RULE_MIN_SAMPLES && !self.held)
+            || self.in_band_run > self.in_band_total.min(RULE_MIN_SAMPLES)
+            || (self.held() && !self.acquired)
         {
             return Err(invalid("KL tracker windows"));
         }

@@ -58,16 +58,20 @@ impl Horizon {
     }
 
     /// Re-analyses the horizon when it may hold evidence and is due; forgets the analysis
-    /// once its correlation is no longer significant. `useful` is false while the horizon
-    /// would add nothing (the whole window is no longer than it).
+    /// once its correlation is no longer significant or while `useful` is false (the whole
+    /// window is no longer than the horizon, which then adds nothing).
     pub(super) fn maybe_refresh(&mut self, useful: bool, whole_run_r: Option<f64>) {
+        if !useful {
+            self.forget();
+            return;
+        }
         let significant = self.pairs.is_full()
             && self
                 .pairs
                 .correlation()
                 .is_some_and(|r| r.abs() >= self.critical_r);
-        if !useful || !significant {
-            self.recent = None;
+        if !significant {
+            self.forget();
         } else if self.recent.is_none() || self.since >= EVERY {
             let l: Vec<f64> = self.pairs.lengths().iter().collect();
             let r: Vec<f64> = self.pairs.rewards().iter().collect();
@@ -76,6 +80,11 @@ impl Horizon {
             self.recent = Some(m);
             self.since = 0;
         }
+    }
+
+    /// Drops the analysis (the horizon holds no evidence now, or is not the one in use).
+    pub(super) fn forget(&mut self) {
+        self.recent = None;
     }
 
     /// The analysis, if the record-to-record changes confirmed it.

@@ -122,8 +122,9 @@ pub struct LengthBias {
     changes: PairWindow,
     /// Whether the changes confirmed the window's analysis when it was made.
     confirmed: bool,
-    /// Valid records, and updates that brought at least one, for records per update.
-    batches: (u64, u64),
+    /// Updates that brought at least one valid record (with the valid records before the
+    /// `pending` ones: records per update).
+    updates_with_records: u64,
     /// Valid records since the last `maybe_refresh`.
     pending: u64,
 }
@@ -190,7 +191,7 @@ impl LengthBias {
             previous: None,
             changes: PairWindow::new(window - 1),
             confirmed: false,
-            batches: (0, 0),
+            updates_with_records: 0,
             pending: 0,
         })
     }
@@ -255,7 +256,8 @@ impl LengthBias {
 
     /// Whether updates bring batches of records (on average at least `BATCHED`).
     fn batched(&self) -> bool {
-        let (records, updates) = self.batches;
+        let records = self.response_count - self.invalid - self.pending;
+        let updates = self.updates_with_records;
         updates > 0 && records as f64 >= BATCHED * updates as f64
     }
 
@@ -263,8 +265,7 @@ impl LengthBias {
     /// recent horizon when it may hold evidence; bounded work per record.
     pub fn maybe_refresh(&mut self) {
         if self.pending > 0 {
-            self.batches.0 += self.pending;
-            self.batches.1 += 1;
+            self.updates_with_records += 1;
             self.pending = 0;
         }
         let cap = self.window.capacity();
@@ -290,7 +291,7 @@ impl LengthBias {
         } else {
             (&mut self.narrow, &mut self.wide)
         };
-        off.maybe_refresh(false, whole);
+        off.forget();
         let useful = n > on.capacity();
         on.maybe_refresh(useful, whole);
     }
@@ -373,8 +374,8 @@ impl Validate for LengthBias {
             || self.changes.capacity() + 1 != window
             || !(0.0..=1.0).contains(&self.threshold)
             || !(self.critical_r > 0.0 && self.critical_r <= 1.0)
-            || self.batches.0 < self.batches.1
-            || self.batches.0 + self.pending + self.invalid != self.response_count
+            || self.pending + self.invalid > self.response_count
+            || self.updates_with_records > self.response_count - self.invalid - self.pending
         {
             return Err(invalid("length-bias state"));
         }

@@ -58,7 +58,7 @@ impl KlScheduleTracker {
             // a row inside it) is critical.
             out.push(Finding::new(
                 "target_range_anomaly",
-                if t <= 0.3 && self.held && self.coef_ever_changed {
+                if t <= 0.3 && self.held() && self.coef_ever_changed {
                     Severity::Critical
                 } else {
                     Severity::Warning
