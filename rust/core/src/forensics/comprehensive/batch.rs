@@ -11,16 +11,14 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::parts::{
-    update_advantage, update_gradient, update_kl, AdvantageParts, GradientParts, KlParts,
-    ScoreParts, Snapshots,
-};
+use super::metrics::StepInput;
+use super::parts::{Part, ScoreParts, Snapshots};
 use super::{ComprehensiveForensics, Layer, StepColumns, COMPREHENSIVE_NUMERIC_FIELDS};
 use crate::error::Result;
-use crate::forensics::advantage::{AdvantageMetrics, AdvantageTracker};
+use crate::forensics::advantage::AdvantageTracker;
 use crate::forensics::columns::{check_columns, collect_columns, write_row};
-use crate::forensics::gradient::{GradientAnalyzer, GradientMetrics};
-use crate::forensics::kl_schedule::{KlScheduleMetrics, KlScheduleTracker};
+use crate::forensics::gradient::GradientAnalyzer;
+use crate::forensics::kl_schedule::KlScheduleTracker;
 
 /// Rows per chunk: large enough that handing a chunk to a thread costs nothing per row,
 /// small enough that the per-row records stay in cache (about 1 MB per tracker).
@@ -28,7 +26,7 @@ pub(super) const CHUNK: usize = 16_384;
 
 /// What the layer reads of one tracker at one row: its score parts, and its snapshot when
 /// it was updated at that row and the layer's history keeps the row.
-type Row<P, M> = (P, Option<Arc<M>>);
+type Row<T> = (<T as Part>::Parts, Option<Arc<<T as Part>::Metrics>>);
 
 /// Feeds the columns row by row (as [`ComprehensiveForensics::update`]) and returns each
 /// row's scalar metrics as columns in the order of [`COMPREHENSIVE_NUMERIC_FIELDS`].
@@ -66,68 +64,102 @@ pub fn comprehensive_batch_into(
     // layer over chunk k − 1 and then the gradient analyzer over chunk k.
     let mut next = Records::default();
     let mut ready = Records::default();
-    let mut pending: Option<Range<usize>> = None;
     // The flat index of the next response record the layer reads.
     let mut next_record = 0usize;
     let chunks = (0..n).step_by(CHUNK).map(|s| s..(s + CHUNK).min(n));
     for rows in chunks.map(Some).chain(std::iter::once(None)) {
+        next.rows = rows.clone().unwrap_or(n..n);
+        next.inputs.extend(next.rows.clone().map(|i| cols.row(i)));
         let Records {
+            rows: chunk,
+            inputs,
             kl: kl_next,
             gradient: g_next,
             advantage: a_next,
         } = &mut next;
+        let (chunk, inputs) = (chunk.clone(), &*inputs);
         let first_side = || {
-            if let (Some(rows), Some(k)) = (rows.clone(), kl.as_deref_mut()) {
-                run_kl(k, cols, rows.clone(), layer_cap, kl_next);
+            if let Some(k) = kl.as_deref_mut() {
+                run_part(k, inputs, chunk.start, n, layer_cap, kl_next);
             }
-            if let (Some(rows), Some(a)) = (rows.clone(), advantage.as_deref_mut()) {
-                run_advantage(a, cols, rows, layer_cap, a_next);
+            if let Some(a) = advantage.as_deref_mut() {
+                run_part(a, inputs, chunk.start, n, layer_cap, a_next);
             }
         };
         let second_side = || {
-            if let Some(done) = pending.clone() {
-                next_record = run_layer(layer, cols, done, next_record, layer_cap, &mut ready, out);
+            if !ready.rows.is_empty() {
+                next_record = run_layer(layer, cols, next_record, layer_cap, &mut ready, out);
             }
-            if let (Some(rows), Some(g)) = (rows.clone(), gradient.as_deref_mut()) {
-                run_gradient(g, cols, rows, layer_cap, g_next);
+            if let Some(g) = gradient.as_deref_mut() {
+                run_part(g, inputs, chunk.start, n, layer_cap, g_next);
             }
         };
         rayon::join(first_side, second_side);
         std::mem::swap(&mut next, &mut ready);
-        pending = rows;
     }
     if let Some(k) = kl {
         k.set_deferred_messages(false);
     }
-    if let Some(g) = gradient {
-        g.set_snapshot_only_fields(true);
-    }
-    // Per-step updates leave every part recording; so does the batch.
-    forensics.set_history_recording(true);
     Ok(())
 }
 
-/// Per-row records of one chunk, from each tracker (empty for a disabled one).
-#[derive(Default)]
+/// One chunk: its rows, their inputs, and per row what each tracker recorded for the
+/// layer (empty for a disabled one).
 struct Records {
-    kl: Vec<Row<KlParts, KlScheduleMetrics>>,
-    gradient: Vec<Row<GradientParts, GradientMetrics>>,
-    advantage: Vec<Row<AdvantageParts, AdvantageMetrics>>,
+    rows: Range<usize>,
+    inputs: Vec<StepInput>,
+    kl: Vec<Row<KlScheduleTracker>>,
+    gradient: Vec<Row<GradientAnalyzer>>,
+    advantage: Vec<Row<AdvantageTracker>>,
 }
 
-/// The layer's part of the updates of `rows`, from the trackers' records of them (drained),
-/// with the response records from flat index `first_record` on; returns the index after
-/// the last one read.
+impl Default for Records {
+    fn default() -> Self {
+        Records {
+            rows: 0..0,
+            inputs: Vec::new(),
+            kl: Vec::new(),
+            gradient: Vec::new(),
+            advantage: Vec::new(),
+        }
+    }
+}
+
+/// Runs one tracker over a chunk's `inputs` (rows from `first_row` on, of `n`), recording
+/// per row what the layer reads.
+fn run_part<T: Part>(
+    t: &mut T,
+    inputs: &[StepInput],
+    first_row: usize,
+    n: usize,
+    layer_cap: usize,
+    out: &mut Vec<Row<T>>,
+) {
+    for (k, input) in inputs.iter().enumerate() {
+        let remaining = n - (first_row + k);
+        let layer_keeps = remaining <= layer_cap;
+        t.keep_for_remaining(remaining, layer_keeps);
+        let snap = t
+            .step(input)
+            .filter(|_| layer_keeps)
+            .map(|m| Arc::new(m.clone()));
+        out.push((t.score_parts(), snap));
+    }
+}
+
+/// The layer's part of the updates of the chunk `records` holds, from the trackers'
+/// records of it (drained), with the response records from flat index `first_record` on;
+/// returns the index after the last one read.
 fn run_layer(
     layer: &mut Layer,
     cols: &StepColumns<'_>,
-    rows: Range<usize>,
     first_record: usize,
     layer_cap: usize,
     records: &mut Records,
     out: &mut [&mut [f64]],
 ) -> usize {
     let n = cols.steps.len();
+    let rows = records.rows.clone();
     // A tracker that is on recorded every row of the chunk; one that is off, none.
     debug_assert!([
         records.kl.len(),
@@ -141,7 +173,7 @@ fn run_layer(
     let mut kl_it = records.kl.drain(..);
     let mut g_it = records.gradient.drain(..);
     let mut a_it = records.advantage.drain(..);
-    for (k, i) in rows.enumerate() {
+    for (k, (i, input)) in rows.zip(records.inputs.drain(..)).enumerate() {
         layer.set_history_recording(n - i <= layer_cap);
         let (kp, ks) = kl_it.next().unwrap_or_default();
         let (gp, gs) = g_it.next().unwrap_or_default();
@@ -157,73 +189,9 @@ fn run_layer(
             advantage: as_,
         };
         cols.responses_into(starts[k], starts[k + 1], &mut responses);
-        let row = layer.finish(cols.row(i), parts, snaps, &responses);
+        let row = layer.finish(input, parts, snaps, &responses);
         write_row(out, i, row.numeric());
     }
+    records.rows = 0..0;
     starts[starts.len() - 1]
-}
-
-/// Runs the KL tracker over `rows`, recording per row what the layer reads.
-fn run_kl(
-    k: &mut KlScheduleTracker,
-    cols: &StepColumns<'_>,
-    rows: Range<usize>,
-    layer_cap: usize,
-    out: &mut Vec<Row<KlParts, KlScheduleMetrics>>,
-) {
-    let n = cols.steps.len();
-    let own_cap = k.config().history_size;
-    for i in rows {
-        // Snapshots that a history would drop before the batch ends are not kept.
-        k.set_history_recording(n - i <= own_cap);
-        let input = cols.row(i);
-        let snap = update_kl(k, &input)
-            .filter(|_| n - i <= layer_cap)
-            .map(|m| Arc::new(m.clone()));
-        out.push((KlParts::of(k.metrics()), snap));
-    }
-}
-
-/// Runs the gradient analyzer over `rows`, recording per row what the layer reads.
-fn run_gradient(
-    g: &mut GradientAnalyzer,
-    cols: &StepColumns<'_>,
-    rows: Range<usize>,
-    layer_cap: usize,
-    out: &mut Vec<Row<GradientParts, GradientMetrics>>,
-) {
-    let n = cols.steps.len();
-    let own_cap = g.config().history_size;
-    for i in rows {
-        let own = n - i <= own_cap;
-        let layer_keeps = n - i <= layer_cap;
-        g.set_history_recording(own);
-        // Its snapshot is kept by its own history or copied into the layer's.
-        g.set_snapshot_only_fields(own || layer_keeps);
-        let input = cols.row(i);
-        let snap = update_gradient(g, &input)
-            .filter(|_| layer_keeps)
-            .map(|m| Arc::new(m.clone()));
-        out.push((GradientParts::of(g.metrics()), snap));
-    }
-}
-
-/// Runs the advantage tracker over `rows`, recording per row what the layer reads.
-fn run_advantage(
-    a: &mut AdvantageTracker,
-    cols: &StepColumns<'_>,
-    rows: Range<usize>,
-    layer_cap: usize,
-    out: &mut Vec<Row<AdvantageParts, AdvantageMetrics>>,
-) {
-    let n = cols.steps.len();
-    let own_cap = a.config().history_size;
-    for i in rows {
-        a.set_history_recording(n - i <= own_cap);
-        let input = cols.row(i);
-        let snap = update_advantage(a, &input, None)
-            .filter(|_| n - i <= layer_cap)
-            .map(|m| Arc::new(m.clone()));
-        out.push((AdvantageParts::of(a.metrics()), snap));
-    }
 }

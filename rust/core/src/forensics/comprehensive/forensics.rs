@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::ComprehensiveConfig;
 use super::metrics::{ComprehensiveMetrics, StepInput};
-use super::parts::{update_advantage, update_gradient, update_kl, ScoreParts, Snapshots};
+use super::parts::{update_advantage, Part, ScoreParts, Snapshots};
 use crate::error::Result;
 use crate::forensics::advantage::AdvantageTracker;
 use crate::forensics::event::{EventLog, Finding, Severity};
@@ -201,47 +201,20 @@ impl ComprehensiveForensics {
 }
 
 impl ComprehensiveForensics {
-    /// Switches per-update snapshots (every tracker's and the layer's) on or off; see
-    /// [`Layer::set_history_recording`].
-    pub fn set_history_recording(&mut self, on: bool) {
-        if let Some(k) = self.kl.as_mut() {
-            k.set_history_recording(on);
-        }
-        if let Some(g) = self.gradient.as_mut() {
-            g.set_history_recording(on);
-        }
-        if let Some(a) = self.advantage.as_mut() {
-            a.set_history_recording(on);
-        }
-        self.layer.set_history_recording(on);
-    }
-
-    /// Defers the formatting of event messages that can be rebuilt once the batch ends, or
-    /// (with `false`) completes them: see [`KlScheduleTracker::set_deferred_messages`].
-    pub fn set_deferred_messages(&mut self, on: bool) {
-        if let Some(k) = self.kl.as_mut() {
-            k.set_deferred_messages(on);
-        }
-    }
-
     /// Keeps snapshots only where a full history will still hold them after `remaining`
     /// more updates (this one included): each part by its own `history_size`.
     pub fn record_history_for_remaining(&mut self, remaining: usize) {
+        let layer_keeps = remaining <= self.layer.cfg.history_size;
         if let Some(k) = self.kl.as_mut() {
-            k.set_history_recording(remaining <= k.config().history_size);
+            k.keep_for_remaining(remaining, layer_keeps);
         }
-        let layer_cap = self.layer.cfg.history_size;
         if let Some(g) = self.gradient.as_mut() {
-            let own = remaining <= g.config().history_size;
-            g.set_history_recording(own);
-            // Its snapshot is kept by its own history or copied into the layer's.
-            g.set_snapshot_only_fields(own || remaining <= layer_cap);
+            g.keep_for_remaining(remaining, layer_keeps);
         }
         if let Some(a) = self.advantage.as_mut() {
-            a.set_history_recording(remaining <= a.config().history_size);
+            a.keep_for_remaining(remaining, layer_keeps);
         }
-        let cap = self.layer.cfg.history_size;
-        self.layer.set_history_recording(remaining <= cap);
+        self.layer.set_history_recording(layer_keeps);
     }
 }
 
@@ -331,12 +304,12 @@ impl Layer {
         let keep = !self.history_off;
         let mut snaps = Snapshots::default();
         if let Some(kl) = kl.as_deref_mut() {
-            if let Some(snap) = update_kl(kl, &input) {
+            if let Some(snap) = kl.step(&input) {
                 snaps.kl = keep.then(|| Arc::new(snap.clone()));
             }
         }
         if let Some(g) = gradient.as_deref_mut() {
-            if let Some(snap) = update_gradient(g, &input) {
+            if let Some(snap) = g.step(&input) {
                 snaps.gradient = keep.then(|| Arc::new(snap.clone()));
             }
         }

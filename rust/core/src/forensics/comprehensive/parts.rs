@@ -11,7 +11,7 @@ use crate::forensics::gradient::{GradientAnalyzer, GradientMetrics};
 use crate::forensics::kl_schedule::{KlScheduleMetrics, KlScheduleTracker};
 
 /// Updates the KL tracker when KL or its coefficient was logged; its metrics if so.
-pub(super) fn update_kl<'a>(
+fn update_kl<'a>(
     kl: &'a mut KlScheduleTracker,
     input: &StepInput,
 ) -> Option<&'a KlScheduleMetrics> {
@@ -20,7 +20,7 @@ pub(super) fn update_kl<'a>(
 }
 
 /// Updates the gradient analyzer when a norm was logged; its metrics if so.
-pub(super) fn update_gradient<'a>(
+fn update_gradient<'a>(
     g: &'a mut GradientAnalyzer,
     input: &StepInput,
 ) -> Option<&'a GradientMetrics> {
@@ -51,6 +51,68 @@ pub(super) fn update_advantage<'a>(
         samples,
     };
     Some(a.update(input.step, &ai))
+}
+
+/// One tracker as the comprehensive layer drives it.
+pub(super) trait Part {
+    /// Its per-update metrics.
+    type Metrics: Clone;
+    /// What the aggregate scores read of those metrics.
+    type Parts: Copy + Default;
+    /// Updates it with the step's input when its inputs were logged (advantage samples
+    /// aside); its metrics if so.
+    fn step(&mut self, input: &StepInput) -> Option<&Self::Metrics>;
+    /// Its score parts now.
+    fn score_parts(&self) -> Self::Parts;
+    /// Keeps snapshots only where its own history will still hold them after `remaining`
+    /// more updates (this one included); `layer_keeps`: the layer's history keeps this
+    /// update's snapshot, which carries this tracker's metrics.
+    fn keep_for_remaining(&mut self, remaining: usize, layer_keeps: bool);
+}
+
+impl Part for KlScheduleTracker {
+    type Metrics = KlScheduleMetrics;
+    type Parts = KlParts;
+    fn step(&mut self, input: &StepInput) -> Option<&KlScheduleMetrics> {
+        update_kl(self, input)
+    }
+    fn score_parts(&self) -> KlParts {
+        KlParts::of(self.metrics())
+    }
+    fn keep_for_remaining(&mut self, remaining: usize, _layer_keeps: bool) {
+        self.set_history_recording(remaining <= self.config().history_size);
+    }
+}
+
+impl Part for GradientAnalyzer {
+    type Metrics = GradientMetrics;
+    type Parts = GradientParts;
+    fn step(&mut self, input: &StepInput) -> Option<&GradientMetrics> {
+        update_gradient(self, input)
+    }
+    fn score_parts(&self) -> GradientParts {
+        GradientParts::of(self.metrics())
+    }
+    fn keep_for_remaining(&mut self, remaining: usize, layer_keeps: bool) {
+        let own = remaining <= self.config().history_size;
+        self.set_history_recording(own);
+        // Its snapshot is kept by its own history or copied into the layer's.
+        self.set_snapshot_only_fields(own || layer_keeps);
+    }
+}
+
+impl Part for AdvantageTracker {
+    type Metrics = AdvantageMetrics;
+    type Parts = AdvantageParts;
+    fn step(&mut self, input: &StepInput) -> Option<&AdvantageMetrics> {
+        update_advantage(self, input, None)
+    }
+    fn score_parts(&self) -> AdvantageParts {
+        AdvantageParts::of(self.metrics())
+    }
+    fn keep_for_remaining(&mut self, remaining: usize, _layer_keeps: bool) {
+        self.set_history_recording(remaining <= self.config().history_size);
+    }
 }
 
 /// The metrics of the trackers updated at one step, kept in its snapshot.
@@ -94,7 +156,7 @@ pub(super) struct AdvantageParts {
 }
 
 impl KlParts {
-    pub(super) fn of(k: &KlScheduleMetrics) -> Self {
+    fn of(k: &KlScheduleMetrics) -> Self {
         KlParts {
             health: k.kl_health_score,
             schedule: k.schedule_health_score,
@@ -105,7 +167,7 @@ impl KlParts {
 }
 
 impl GradientParts {
-    pub(super) fn of(g: &GradientMetrics) -> Self {
+    fn of(g: &GradientMetrics) -> Self {
         GradientParts {
             health: g.gradient_health_score,
             stability: g.training_stability,
@@ -114,7 +176,7 @@ impl GradientParts {
 }
 
 impl AdvantageParts {
-    pub(super) fn of(a: &AdvantageMetrics) -> Self {
+    fn of(a: &AdvantageMetrics) -> Self {
         AdvantageParts {
             health: a.advantage_health_score,
             quality: a.advantage_quality_score,
@@ -129,13 +191,9 @@ impl ScoreParts {
         advantage: Option<&AdvantageTracker>,
     ) -> Self {
         ScoreParts {
-            kl: kl.map(|k| KlParts::of(k.metrics())).unwrap_or_default(),
-            gradient: gradient
-                .map(|g| GradientParts::of(g.metrics()))
-                .unwrap_or_default(),
-            advantage: advantage
-                .map(|a| AdvantageParts::of(a.metrics()))
-                .unwrap_or_default(),
+            kl: kl.map(Part::score_parts).unwrap_or_default(),
+            gradient: gradient.map(Part::score_parts).unwrap_or_default(),
+            advantage: advantage.map(Part::score_parts).unwrap_or_default(),
         }
     }
 
