@@ -70,11 +70,11 @@ def main() -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(lines)
     # TRL GRPO/RLOO runs with the trainers' own keys (trl 1.16), for the trainer-signal rules:
-    # a GRPO run whose policy collapses, and an RLOO run whose completions run into the cap.
+    # a GRPO run whose policy collapses, and a GRPO run whose completions run into the cap.
     grpo = generate_trainer_run("grpo_policy_collapse", 7, ROWS)
     grpo.write_trainer_state(os.path.join(out, "grpo-policy-collapse"))
-    rloo = generate_trainer_run("grpo_truncation_saturation", 8, ROWS)
-    rloo.write_jsonl(os.path.join(out, "grpo-truncation.jsonl"))
+    truncated = generate_trainer_run("grpo_truncation_saturation", 8, ROWS)
+    truncated.write_jsonl(os.path.join(out, "grpo-truncation.jsonl"))
     print(f"wrote {sum(len(fs) for _, _, fs in os.walk(out))} files under {out}")
 
 

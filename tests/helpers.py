@@ -14,6 +14,21 @@ def examples(n: int) -> int:
     return max(3, round(n * settings.default.max_examples / _CI_EXAMPLES))
 
 
+def load_bench(name: str):
+    """The module ``benches/<name>.py`` (benches are scripts, not a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benches" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def as_nan(values) -> np.ndarray:
     """Getter results (floats or None) as a float64 array with NaN for None."""
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import load_bench
 
 from rlforensics.testing import SCENARIOS, generate
-
-_PATH = Path(__file__).resolve().parent.parent / "benches" / "bench_detection.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_detection", _PATH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["bench_detection"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("bench_detection")
 
 
 def ev(kind: str, first: float, last: float | None = None, severity: str = "warning") -> dict:

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import as_nan
 
 import rlforensics
 from rlforensics.forensics.comprehensive_ppo_forensics import (
@@ -196,7 +197,7 @@ def test_update_many_equals_update_loop():
     ]
     out = b.update_many(steps, **cols)
     for name, col in out.items():
-        ref = np.array([np.nan if r[name] is None else float(r[name]) for r in rows])
+        ref = as_nan(r[name] for r in rows)
         np.testing.assert_array_equal(col, ref, err_msg=name)
     assert a.get_anomalies() == b.get_anomalies()
 
@@ -227,7 +228,7 @@ def test_update_many_with_response_batches_equals_update_with_response_data():
         response_counts=counts,
     )
     for name, col in out.items():
-        ref = np.array([np.nan if r[name] is None else float(r[name]) for r in rows])
+        ref = as_nan(r[name] for r in rows)
         np.testing.assert_array_equal(col, ref, err_msg=name)
     assert a.get_anomalies() == b.get_anomalies()
     assert any(e["type"] == "length_bias_anomaly" for e in b.get_anomalies())

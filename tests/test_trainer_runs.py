@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import load_bench
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -250,20 +251,8 @@ def test_writers_round_trip_through_read_run(name: str, tmp_path) -> None:
             assert run.train.present[k].all(), (src, k)
 
 
-def _load_study():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "benches" / "study_trainer_evidence.py"
-    spec = importlib.util.spec_from_file_location("study_trainer_evidence", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_evidence_study_measures_shifts_against_the_pre_onset_line():
-    study = _load_study()
+    study = load_bench("study_trainer_evidence")
     rng = np.random.default_rng(4)
     trend = 0.05 * np.arange(300.0)
     y = trend + rng.standard_normal(300)

@@ -20,7 +20,7 @@ from typing import Any
 
 from rlforensics._core import Scanner
 from rlforensics._json import json_safe
-from rlforensics.forensics.diagnosis import DiagnosisEntry, describe
+from rlforensics.forensics.diagnosis import DiagnosisEntry, describe, event_name
 
 __all__ = ["RunReport", "ScanResult", "scan"]
 
@@ -70,11 +70,7 @@ class RunReport:
 
     def first_causes(self) -> list[str]:
         """The events that nothing preceded within the horizon, as "type at step" lines."""
-        roots: list[str] = []
-        for d in self.diagnosis_entries():
-            if d["root"] is d["event"] and not d["preceded_by"]:
-                roots.append(f"{d['event']['type']} at {d['event']['first_step']}")
-        return roots
+        return [event_name(d["event"]) for d in self.diagnosis_entries() if not d["preceded_by"]]
 
     @property
     def critical(self) -> list[dict[str, Any]]:

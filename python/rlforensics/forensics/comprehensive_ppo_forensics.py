@@ -164,9 +164,9 @@ class ComprehensivePPOForensics:
         ):
             # Refused before anything is updated: a call either counts fully or not at all.
             raise ValueError(
-                "frac_reward_zero_std, truncation_rate, response_length_mean and "
-                "reward_components feed the trainer-signal rules: pass "
-                "enable_trainer_signals=True to ComprehensivePPOForensics"
+                f"{', '.join(_SIGNAL_ONLY[:-1])} and {_SIGNAL_ONLY[-1]} feed the "
+                "trainer-signal rules: pass enable_trainer_signals=True to "
+                "ComprehensivePPOForensics"
             )
         if response_data is None and not self._pending[0] and (
             response_reward is None or response_length is not None
@@ -364,13 +364,17 @@ class ComprehensivePPOForensics:
         """The run's events in order of onset, each with the events that began within 50
         logged rows before it and the earliest of those (``summary`` reads like
         "kl_spike at 61, preceded by grad_norm_explosion at 27")."""
+        return self._diagnosis(self.get_anomalies())
+
+    def _diagnosis(self, events: list[AnomalyEvent]) -> list[DiagnosisEntry]:
+        """:meth:`get_diagnosis` of ``events`` (this run's, already fetched)."""
         first, last, n = self._first_step, self._last_step, self.total_updates
         stride = (
             (float(last) - float(first)) / (n - 1)
             if first is not None and last is not None and n > 1 else 1.0
         )
-        events: list[dict[str, Any]] = [dict(e) for e in self.get_anomalies()]
-        return diagnose(events, DIAGNOSIS_ROWS * (stride if stride > 0 else 1.0))
+        plain: list[dict[str, Any]] = [dict(e) for e in events]
+        return diagnose(plain, DIAGNOSIS_ROWS * (stride if stride > 0 else 1.0))
 
     def _scores(self) -> tuple[float | None, float | None, float | None]:
         """Overall health, stability and convergence: the RLDK trackers' aggregate and the
@@ -478,7 +482,8 @@ class ComprehensivePPOForensics:
             "trackers": trackers,
         }
         if self._signals is not None:
-            self.analysis_summary["diagnosis"] = [d["summary"] for d in self.get_diagnosis()]
+            diagnosis = self._diagnosis(self.analysis_summary["anomalies"])
+            self.analysis_summary["diagnosis"] = [d["summary"] for d in diagnosis]
         return self.analysis_summary
 
     def get_health_summary(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 from rlforensics._core import diagnose as _links
 
-__all__ = ["DiagnosisEntry", "describe", "diagnose"]
+__all__ = ["DiagnosisEntry", "describe", "diagnose", "event_name"]
 
 #: Events that began within this many logged rows before another are linked to it (the
 #: scanner's ``DIAGNOSIS_ROWS`` in ``scan/run.rs``).
@@ -28,7 +28,8 @@ class DiagnosisEntry(TypedDict):
     summary: str
 
 
-def _name(e: dict[str, Any]) -> str:
+def event_name(e: dict[str, Any]) -> str:
+    """An event as "type at first step"."""
     return f"{e['type']} at {e['first_step']}"
 
 
@@ -38,9 +39,9 @@ def describe(events: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]) 
     for link in links:
         e = events[link["event"]]
         before = [events[j] for j in link["preceded_by"]]
-        summary = _name(e)
+        summary = event_name(e)
         if before:
-            summary += ", preceded by " + ", ".join(_name(b) for b in before)
+            summary += ", preceded by " + ", ".join(event_name(b) for b in before)
         out.append(
             DiagnosisEntry(event=e, preceded_by=before, root=events[link["root"]], summary=summary)
         )

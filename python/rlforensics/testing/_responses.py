@@ -51,6 +51,14 @@ class LengthPay:
     payoff: float
     quality: float
 
+    @classmethod
+    def from_params(cls, onset: int, params: dict[str, float]) -> LengthPay:
+        """The pay of the length-bias fault that drew ``params`` (``_faults.length_bias``)."""
+        return cls(
+            onset=onset, base=params["length_base"], grow=params["length_growth"],
+            payoff=params["reward_payoff"], quality=params["reward_quality"],
+        )
+
 
 def sample(rng: np.random.Generator, columns: dict[str, Array], pay: LengthPay | None) -> Responses:
     """Batches around the step means in ``columns`` (``response_length``, ``reward_mean``,

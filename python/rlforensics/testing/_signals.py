@@ -35,6 +35,11 @@ def lognoise(rng: np.random.Generator, n: int, sigma: float) -> Array:
     return np.exp(sigma * rng.standard_normal(n) - 0.5 * sigma * sigma)
 
 
+def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """A scale drawn uniformly in log between ``low`` and ``high``."""
+    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+
 def saturating(t: Array, tau: float) -> Array:
     """1 - exp(-t / tau): a warm-up from 0 to 1 (or a rise to a plateau)."""
     return -np.expm1(-np.maximum(t, 0.0) / tau)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from rlforensics.testing._signals import Array, saturating
+from rlforensics.testing._signals import Array, log_uniform, saturating
 
 Fault = Callable[[np.random.Generator, dict[str, Array], Mapping[str, float], int], dict[str, float]]
 
@@ -34,16 +34,12 @@ def _ramp(since: Array, width: float) -> Array:
     return x * x * (3.0 - 2.0 * x)
 
 
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
-
-
 def kl_blowup(rng: np.random.Generator, lat: dict[str, Array], cfg: Mapping[str, float], i0: int) -> dict[str, float]:
     """The policy runs away from the reference: the KL level grows by a factor 1.1-1.25 per
     row until it sits at a diverged level (per-token k3 of 1-20 nats, k1 of 0.5-5), where a
     blown-up run stays instead of overflowing."""
     growth = rng.uniform(1.1, 1.25)
-    cap = _log_uniform(rng, 1.0, 20.0) if cfg["kl_k3"] else _log_uniform(rng, 0.5, 5.0)
+    cap = log_uniform(rng, 1.0, 20.0) if cfg["kl_k3"] else log_uniform(rng, 0.5, 5.0)
     kl = lat["kl_level"]
     kl[i0:] = np.minimum(kl[i0:] * growth ** _since(lat, i0), max(cap, float(kl[i0])))
     return {"kl_growth_per_row": growth, "kl_cap": cap}
@@ -52,7 +48,7 @@ def kl_blowup(rng: np.random.Generator, lat: dict[str, Array], cfg: Mapping[str,
 def grad_explosion(rng: np.random.Generator, lat: dict[str, Array], cfg: Mapping[str, float], i0: int) -> dict[str, float]:
     """The pre-clip gradient norm jumps 10-100x and keeps growing by 1-3 more orders of
     magnitude over 30-120 rows (clipping keeps the updates, and so the loss, finite)."""
-    jump, orders, width = _log_uniform(rng, 10.0, 100.0), rng.uniform(1.0, 3.0), rng.uniform(30.0, 120.0)
+    jump, orders, width = log_uniform(rng, 10.0, 100.0), rng.uniform(1.0, 3.0), rng.uniform(30.0, 120.0)
     lat["grad"][i0:] *= jump * 10.0 ** (orders * np.minimum(_since(lat, i0) / width, 1.0))
     return {"jump": jump, "extra_orders": orders, "growth_rows": width}
 
@@ -130,7 +126,7 @@ def reward_hacking(rng: np.random.Generator, lat: dict[str, Array], cfg: Mapping
     rows while the KL, having to move far from the reference for it, grows 4-12 % per row up
     to 1-20 nats per token."""
     rise, width = rng.uniform(1.5, 3.0), rng.uniform(20.0, 60.0)
-    growth, cap = rng.uniform(1.04, 1.12), _log_uniform(rng, 1.0, 20.0)
+    growth, cap = rng.uniform(1.04, 1.12), log_uniform(rng, 1.0, 20.0)
     since = _since(lat, i0)
     lat["acc_logit"][i0:] += rise * _ramp(since, width)
     kl = lat["kl_level"]

@@ -181,12 +181,7 @@ def generate(name: str, seed: int = 0, n_steps: int | None = None) -> Scenario:
     columns = {k: np.ascontiguousarray(columns[k], dtype=np.float64) for k in COLUMN_ORDER if k in columns}
     # Drawn from a stream of their own (the seed's), so rows before a fault's onset keep
     # the healthy run's batches.
-    pay = None
-    if fault == "length_bias":
-        pay = _responses.LengthPay(
-            onset=i0, base=params["length_base"], grow=params["length_growth"],
-            payoff=params["reward_payoff"], quality=params["reward_quality"],
-        )
+    pay = _responses.LengthPay.from_params(i0, params) if fault == "length_bias" else None
     responses = _responses.sample(np.random.default_rng(np.random.SeedSequence([seed, 2])), columns, pay)
     return Scenario(
         name=name,

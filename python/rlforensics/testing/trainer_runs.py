@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rlforensics.testing import _trainer_faults
-from rlforensics.testing._signals import Array, ar1, lognoise, saturating, spikes
+from rlforensics.testing._signals import Array, ar1, log_uniform, lognoise, saturating, spikes
 
 __all__ = [
     "TRAINER_SCENARIOS",
@@ -169,10 +169,6 @@ class TrainerRun:
         return path
 
 
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
-
-
 def _base(rng: np.random.Generator, n: int, trainer: Trainer) -> tuple[dict[str, Array], dict[str, float], dict[str, Array]]:
     """A healthy run's latent state per row, its configuration, and every random draw the
     sampling needs. The draws are made here, in a fixed order and with fixed shapes, so that
@@ -189,7 +185,7 @@ def _base(rng: np.random.Generator, n: int, trainer: Trainer) -> tuple[dict[str,
         "kl_k3": float(trainer == "grpo"),
         # beta is drawn for every run (so the draws do not depend on whether kl is logged)
         # and used only by runs that log kl: RLOO's default 0.05, GRPO's old 0.04 or less.
-        "beta": 0.05 if trainer == "rloo" else _log_uniform(rng, 1e-3, 0.04),
+        "beta": 0.05 if trainer == "rloo" else log_uniform(rng, 1e-3, 0.04),
         "steps_per_epoch": float(rng.integers(100, 1500)),
     }
 
@@ -211,14 +207,14 @@ def _base(rng: np.random.Generator, n: int, trainer: Trainer) -> tuple[dict[str,
     cfg["length_sigma"] = rng.uniform(0.25, 0.45)  # completions of one prompt differ
 
     # Token entropy from 0.3-3.5 nats, losing 10-45 % over the run (mostly early).
-    e0, lose, tau = _log_uniform(rng, 0.3, 3.5), rng.uniform(0.1, 0.45), rng.uniform(0.3, 0.8) * n
+    e0, lose, tau = log_uniform(rng, 0.3, 3.5), rng.uniform(0.1, 0.45), rng.uniform(0.3, 0.8) * n
     shape = saturating(t, tau) / -math.expm1(-(n - 1.0) / tau)  # 0 -> 1 at the last row
     entropy = e0 * (1.0 - lose * shape) * np.exp(ar1(rng, n, 0.03, 0.9)) * lognoise(rng, n, 0.02)
 
     # Pre-clip gradient norm: level 0.1-2, larger for the first few updates, a slow wander and
     # rare mild bursts (<= 3x).
     grad = (
-        _log_uniform(rng, 0.1, 2.0)
+        log_uniform(rng, 0.1, 2.0)
         * (1.0 + rng.uniform(0.2, 0.8) * np.exp(-t / rng.uniform(3.0, 15.0)))
         * np.exp(ar1(rng, n, 0.1, 0.95))
         * lognoise(rng, n, rng.uniform(0.08, 0.2))
@@ -227,7 +223,7 @@ def _base(rng: np.random.Generator, n: int, trainer: Trainer) -> tuple[dict[str,
 
     # KL to the reference: 0 at step 1 (policy == reference), growing as a power of progress
     # to 3e-3..0.1 (k3) or 2e-3..0.05 (k1) at the end.
-    k_end = _log_uniform(rng, 3e-3, 0.1) if trainer == "grpo" else _log_uniform(rng, 2e-3, 0.05)
+    k_end = log_uniform(rng, 3e-3, 0.1) if trainer == "grpo" else log_uniform(rng, 2e-3, 0.05)
     kl_level = k_end * frac ** rng.uniform(0.6, 1.4) * np.exp(ar1(rng, n, 0.15, 0.95))
 
     lat = {
@@ -241,12 +237,12 @@ def _base(rng: np.random.Generator, n: int, trainer: Trainer) -> tuple[dict[str,
     }
 
     # Bookkeeping: learning-rate schedule, prompt lengths, timing, clip ratios.
-    cfg["learning_rate"] = _log_uniform(rng, 5e-7, 5e-5)
+    cfg["learning_rate"] = log_uniform(rng, 5e-7, 5e-5)
     cfg["schedule"] = float(rng.integers(0, 3))  # 0 constant, 1 linear, 2 cosine
     cfg["warmup_steps"] = float(rng.integers(0, n // 10 + 1)) if rng.random() < 0.5 else 0.0
     cfg["prompt_length"] = rng.uniform(40.0, 300.0)
-    cfg["step_time_base"] = _log_uniform(rng, 0.5, 5.0)
-    cfg["step_time_per_token"] = _log_uniform(rng, 5.0, 60.0) / cap
+    cfg["step_time_base"] = log_uniform(rng, 0.5, 5.0)
+    cfg["step_time_per_token"] = log_uniform(rng, 5.0, 60.0) / cap
     # Off-policy batches (num_iterations > 1 or steps_per_generation > accumulation) clip a
     # few tokens; on-policy ones have ratio 1 and log exact zeros, like the real run.
     cfg["off_policy"] = float(rng.random() < 0.5)
@@ -268,8 +264,8 @@ def _base(rng: np.random.Generator, n: int, trainer: Trainer) -> tuple[dict[str,
         "k1_noise": rng.standard_normal(n),
         "loss_noise": rng.standard_normal(n),
         "time_noise": lognoise(rng, n, 0.05),
-        "clip_low": _log_uniform(rng, 2e-4, 5e-3) * lognoise(rng, n * W, 0.5).reshape(n, W),
-        "clip_high": _log_uniform(rng, 2e-4, 5e-3) * lognoise(rng, n * W, 0.5).reshape(n, W),
+        "clip_low": log_uniform(rng, 2e-4, 5e-3) * lognoise(rng, n * W, 0.5).reshape(n, W),
+        "clip_high": log_uniform(rng, 2e-4, 5e-3) * lognoise(rng, n * W, 0.5).reshape(n, W),
     }
     return lat, cfg, draws
 
