@@ -130,7 +130,8 @@ impl SignalTracker {
             updates: 0,
             checked,
             nonfinite: 0,
-            kl: s(),
+            // The KL's early trend and the share's rise are fitted against the step.
+            kl: Series::with_steps(cfg.baseline_rows),
             log_kl: s(),
             kl_early_slope: None,
             entropy: s(),
@@ -138,7 +139,7 @@ impl SignalTracker {
             reward_std: s(),
             grad: s(),
             log_grad: s(),
-            zero_std: s(),
+            zero_std: Series::with_steps(cfg.baseline_rows),
             truncation: s(),
             reward_length: Joint::new(cfg.trend_window, true)?,
             reward_kl: Joint::new(cfg.trend_window, false)?,
@@ -326,7 +327,7 @@ impl SignalTracker {
                     };
                     self.components.push(Component {
                         name: name.to_string(),
-                        series: Series::new(self.cfg.baseline_rows),
+                        series: Series::with_steps(self.cfg.baseline_rows),
                         trend,
                     });
                     self.components.last_mut().expect("just pushed")

@@ -26,7 +26,8 @@ pub struct Level {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     values: Tail,
-    steps: Tail,
+    /// The values' steps, for the series whose rules fit a trend against the step.
+    steps: Option<Tail>,
     early: Vec<f64>,
     level: Option<Level>,
     baseline_rows: usize,
@@ -127,10 +128,19 @@ impl Series {
     pub fn new(baseline_rows: usize) -> Self {
         Series {
             values: Tail::new(CAPACITY),
-            steps: Tail::new(CAPACITY),
+            steps: None,
             early: Vec::with_capacity(baseline_rows),
             level: None,
             baseline_rows,
+        }
+    }
+
+    /// [`Series::new`] that also keeps the values' steps (for [`Series::last_steps`] and
+    /// [`Series::trend_last`]).
+    pub fn with_steps(baseline_rows: usize) -> Self {
+        Series {
+            steps: Some(Tail::new(CAPACITY)),
+            ..Series::new(baseline_rows)
         }
     }
 
@@ -138,7 +148,9 @@ impl Series {
     pub fn push(&mut self, step: f64, x: f64) {
         debug_assert!(x.is_finite());
         self.values.push(x);
-        self.steps.push(step);
+        if let Some(steps) = self.steps.as_mut() {
+            steps.push(step);
+        }
         if self.level.is_none() {
             self.early.push(x);
             if self.early.len() == self.baseline_rows {
@@ -169,8 +181,9 @@ impl Series {
     }
 
     /// The steps of [`Series::last`].
+    /// Empty for a series built without steps.
     pub fn last_steps(&self, k: usize) -> &[f64] {
-        self.steps.last(k)
+        self.steps.as_ref().map_or(&[], |s| s.last(k))
     }
 
     /// The newest value.
@@ -228,15 +241,21 @@ impl Series {
     /// Slope against the logged step, and its t-statistic, over the newest `k` values
     /// (once `k` were seen).
     pub fn trend_last(&self, k: usize) -> Option<(f64, f64)> {
-        (self.len() >= k).then(|| trend(self.steps.last(k), self.values.last(k)))?
+        let steps = self.steps.as_ref().filter(|_| self.len() >= k)?;
+        trend(steps.last(k), self.values.last(k))
     }
 }
 
 impl Validate for Series {
     fn validate(&self) -> Result<()> {
         self.values.validate()?;
-        self.steps.validate()?;
-        if self.values.len() != self.steps.len()
+        if let Some(steps) = &self.steps {
+            steps.validate()?;
+        }
+        if self
+            .steps
+            .as_ref()
+            .is_some_and(|s| s.len() != self.values.len())
             || self.baseline_rows == 0
             || (self.level.is_none() && self.early.len() >= self.baseline_rows)
         {
