@@ -316,7 +316,7 @@ def test_to_bytes_from_bytes(name):
     cls = CLASSES[name]
     obj = fed(name)
     data = obj.to_bytes()
-    assert isinstance(data, bytes) and data[:4] == b"RLF2"
+    assert isinstance(data, bytes) and data[:4] == b"RLF3"
     assert fed(name).to_bytes() == data  # deterministic
     back = cls.from_bytes(data)
     assert back.to_bytes() == data
@@ -342,10 +342,10 @@ GARBAGE = [
     b"",
     b"\x00",
     b"garbage",
-    b"RLF2",
+    b"RLF3",
     b"RLF0\x07Moments",
-    b"RLF2\xff",
-    b"RLF2\x07Mom",
+    b"RLF3\xff",
+    b"RLF3\x07Mom",
     bytes(range(256)),
     b"\xff" * 64,
 ]
@@ -354,8 +354,8 @@ GARBAGE = [
 @pytest.mark.parametrize("name", NAMES)
 def test_a_state_of_another_format_is_refused_by_name(name):
     data = bytearray(fed(name).to_bytes())
-    data[3:4] = b"1"  # as an earlier build, whose layouts differ, wrote it
-    with pytest.raises(ValueError, match="format 1.*reads format 2"):
+    data[3:4] = b"2"  # as an earlier build, whose layouts differ, wrote it
+    with pytest.raises(ValueError, match="format 2.*reads format 3"):
         CLASSES[name].from_bytes(bytes(data))
 
 

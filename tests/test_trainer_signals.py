@@ -5,10 +5,12 @@ events by onset."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -167,3 +169,35 @@ def test_components_past_the_first_sixteen_are_counted_not_dropped_unseen() -> N
         t.update(step, reward_components={f"r{i:02d}": 0.5 for i in range(18)})
     assert len(t.reward_components) == 16
     assert t.components_ignored == 2 * 3
+
+
+def test_live_and_scan_measure_the_horizon_alike_on_an_irregular_log(tmp_path: Path) -> None:
+    """Logged every 2 steps, with a pause of 5,000 steps after row 100 and a resume that
+    goes back 5,150 steps at row 200: the median gap is still 2, where the mean stride from
+    first to last step (what the live horizon used to be) says 1.5."""
+    run = generate_trainer_run("grpo_grad_collapse", 3, n_rows=300)
+    steps = 2.0 * np.arange(1, 301)
+    steps[100:200] += 5_000.0
+    steps[200:] -= 150.0
+    run = dataclasses.replace(run, steps=steps)
+    run.write_jsonl(tmp_path / "run.jsonl")
+    report = rlforensics.scan(tmp_path, progress=False).runs[0]
+    keys = KeyMap()
+    f: ComprehensivePPOForensics | None = None
+    for step, entry in zip(steps.tolist(), run.entries()):
+        inputs = keys.all_inputs(entry)
+        if f is None:
+            f = ComprehensivePPOForensics(enable_trainer_signals=True, kl_scale=keys.kl_scale)
+        f.update(step, **inputs)
+    assert f is not None
+    assert f.diagnosis_horizon == report.diagnosis_horizon == 50 * 2.0
+    events = f.get_anomalies()
+    assert [d["preceded_by"] for d in f.get_diagnosis()] == [
+        d["preceded_by"] for d in diagnose([dict(e) for e in events], 100.0)
+    ]
+    # The batch path and a restored copy keep the same stride.
+    g = ComprehensivePPOForensics()
+    g.update_many(steps, total_grad_norm=run.columns["grad_norm"])
+    assert g.diagnosis_horizon == 100.0
+    assert pickle.loads(pickle.dumps(g)).diagnosis_horizon == 100.0
+    assert ComprehensivePPOForensics().diagnosis_horizon == 50.0

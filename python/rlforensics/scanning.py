@@ -54,6 +54,9 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     #: Links between events (indices into ``events``): see :meth:`diagnosis_entries`.
     diagnosis: list[dict[str, Any]] = field(default_factory=list)
+    #: Steps within which an earlier event counts as preceding another: 50 logged rows at
+    #: the run's median step stride (the live forensics' ``diagnosis_horizon`` on the same log).
+    diagnosis_horizon: float = 50.0
 
     def diagnosis_entries(self) -> list[DiagnosisEntry]:
         """Every event in order of onset with the events that began within 50 logged rows

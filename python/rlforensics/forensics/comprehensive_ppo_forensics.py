@@ -120,8 +120,6 @@ class ComprehensivePPOForensics:
                 checked.append("grad_norm")
             self._signals = TrainerSignalsTracker(kl_scale, event_release=event_release,
                                                   max_events=max_events, checked=checked)
-        self._first_step: Any = None
-        self._last_step: Any = None
 
     # --- updates ---------------------------------------------------------------------
 
@@ -198,10 +196,6 @@ class ComprehensivePPOForensics:
                 total_grad_norm if total_grad_norm is not None else policy_grad_norm,
                 frac_reward_zero_std, truncation_rate, response_length_mean, reward_components,
             )
-        # The run's first and last step, for the diagnosis horizon (converted when asked).
-        if self._first_step is None:
-            self._first_step = step
-        self._last_step = step
         return m
 
     def _update_with_responses(
@@ -252,11 +246,6 @@ class ComprehensivePPOForensics:
                 "enable_trainer_signals=True to ComprehensivePPOForensics"
             )
         out = self._core.update_many(steps, **columns)
-        steps_arr = np.asarray(steps, dtype=np.float64)
-        if steps_arr.size:
-            if self._first_step is None:
-                self._first_step = float(steps_arr[0])
-            self._last_step = float(steps_arr[-1])
         if self._signals is not None:
             grad = columns.get("total_grad_norm")
             if grad is None:
@@ -336,14 +325,12 @@ class ComprehensivePPOForensics:
             "core": self._core.to_bytes(),
             "pending": self._pending,
             "signals": None if self._signals is None else self._signals.to_bytes(),
-            "steps": (self._first_step, self._last_step),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._core = ComprehensiveForensicsCore.from_bytes(state["core"])
         signals = state.get("signals")
         self._signals = None if signals is None else TrainerSignalsTracker.from_bytes(signals)
-        self._first_step, self._last_step = state.get("steps", (None, None))
         self._reader = ResponseReader()
         self._pending = state["pending"]
         self.anomalies = []
@@ -366,15 +353,18 @@ class ComprehensivePPOForensics:
         "kl_spike at 61, preceded by grad_norm_explosion at 27")."""
         return self._diagnosis(self.get_anomalies())
 
+    @property
+    def diagnosis_horizon(self) -> float:
+        """Steps within which an earlier event counts as preceding another in
+        :meth:`get_diagnosis`: 50 logged rows at the median positive gap between the steps
+        seen so far, as the scanner measures a log's stride (so a pause in logging or a
+        resumed run that restarts its step count does not stretch it); 50 before two steps."""
+        return self._core.diagnosis_horizon(DIAGNOSIS_ROWS)
+
     def _diagnosis(self, events: list[AnomalyEvent]) -> list[DiagnosisEntry]:
         """:meth:`get_diagnosis` of ``events`` (this run's, already fetched)."""
-        first, last, n = self._first_step, self._last_step, self.total_updates
-        stride = (
-            (float(last) - float(first)) / (n - 1)
-            if first is not None and last is not None and n > 1 else 1.0
-        )
         plain: list[dict[str, Any]] = [dict(e) for e in events]
-        return diagnose(plain, DIAGNOSIS_ROWS * (stride if stride > 0 else 1.0))
+        return diagnose(plain, self.diagnosis_horizon)
 
     def _scores(self) -> tuple[float | None, float | None, float | None]:
         """Overall health, stability and convergence: the RLDK trackers' aggregate and the

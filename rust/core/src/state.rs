@@ -23,8 +23,9 @@ pub(crate) fn invalid(what: &str) -> CoreError {
     CoreError::State(format!("inconsistent state: {what}"))
 }
 
-/// Format 2: the length-bias detector's two recent horizons, the KL tracker's held band.
-const MAGIC: &[u8; 4] = b"RLF2";
+/// Format 3: the comprehensive layer's step stride (format 2: the length-bias detector's
+/// two recent horizons, the KL tracker's held band).
+const MAGIC: &[u8; 4] = b"RLF3";
 
 /// Serializes `value` with its type `tag`.
 pub fn to_bytes<T: Serialize>(tag: &str, value: &T) -> Vec<u8> {
@@ -99,12 +100,12 @@ mod tests {
     fn a_state_of_another_format_is_refused_by_name() {
         let v: (u64, f64, Vec<f64>) = (1, 2.0, vec![]);
         let mut b = to_bytes("T", &v);
-        b[3] = b'1';
+        b[3] = b'2';
         let err = from_bytes::<(u64, f64, Vec<f64>)>("T", &b)
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("format 1") && err.contains("reads format 2"),
+            err.contains("format 2") && err.contains("reads format 3"),
             "{err}"
         );
         let err = from_bytes::<(u64, f64, Vec<f64>)>("T", b"PK\x03\x04")

@@ -494,6 +494,12 @@ impl PyComprehensive {
         self.layer.updates()
     }
 
+    /// `rows` logged rows in steps, at the median positive gap between the steps seen so
+    /// far (as the scanner measures a log's stride): the diagnosis horizon.
+    fn diagnosis_horizon(&self, rows: f64) -> f64 {
+        self.layer.stride().horizon(rows)
+    }
+
     #[getter]
     fn kl_target(&self) -> f64 {
         self.layer.config().kl_target

@@ -177,6 +177,7 @@ fn report_dict<'py>(py: Python<'py>, r: &RunReport) -> PyResult<Bound<'py, PyDic
     }
     d.set_item("events", events)?;
     d.set_item("diagnosis", crate::signals::links_list(py, &r.diagnosis)?)?;
+    d.set_item("diagnosis_horizon", r.diagnosis_horizon)?;
     let problems = PyList::empty(py);
     for (p, e) in &r.problems {
         problems.append(problem_dict(py, p, e)?)?;

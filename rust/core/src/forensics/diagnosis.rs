@@ -9,6 +9,8 @@
 //! and roots are not followed further back: in a run with a warning every few dozen steps,
 //! a transitive chain would reach back to unrelated noise.
 
+use super::stride::StepStride;
+
 /// One event's links.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Links {
@@ -60,18 +62,10 @@ pub fn diagnose(spans: &[Span], horizon: f64) -> Vec<Links> {
 }
 
 /// The step distance that "shortly before" means for a run logged at `steps`: `rows`
-/// logged rows at the run's median step stride (1 when it cannot be told).
+/// logged rows at the run's median step stride (1 when it cannot be told); see
+/// [`StepStride`], which the live forensics keep step by step.
 pub fn horizon_for(steps: &[f64], rows: f64) -> f64 {
-    let mut d: Vec<f64> = steps
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .collect();
-    if d.is_empty() {
-        return rows;
-    }
-    d.sort_by(f64::total_cmp);
-    rows * d[d.len() / 2]
+    StepStride::of(steps).horizon(rows)
 }
 
 #[cfg(test)]

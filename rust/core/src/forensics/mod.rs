@@ -15,6 +15,7 @@ pub mod length_bias;
 pub mod ppo_scan;
 pub mod signals;
 pub mod small;
+pub mod stride;
 #[cfg(test)]
 pub(crate) mod testing;
 

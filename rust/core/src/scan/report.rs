@@ -90,6 +90,9 @@ pub struct RunReport {
     /// Each event (index into `events`) with the events that began shortly before it and
     /// the first of its chain.
     pub diagnosis: Vec<crate::forensics::diagnosis::Links>,
+    /// Steps within which an earlier event counts as preceding another: 50 logged rows at
+    /// the run's median step stride (as the live forensics measure it).
+    pub diagnosis_horizon: f64,
     /// Input problems, with the file each was found in.
     pub problems: Vec<(PathBuf, InputProblem)>,
     /// Remarks on what could not be analysed, and why.

@@ -256,9 +256,8 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
             last_step: e.last_step,
         })
         .collect();
-    let diagnosis = diagnose(&spans, horizon_for(t.steps(), DIAGNOSIS_ROWS));
     let mut r = report(spec, &data, kl_target, metrics, scores, events, notes);
-    r.diagnosis = diagnosis;
+    r.diagnosis = diagnose(&spans, r.diagnosis_horizon);
     r
 }
 
@@ -320,6 +319,7 @@ fn report(
         convergence_quality: weighted_score(&scores.convergence),
         events,
         diagnosis: Vec::new(),
+        diagnosis_horizon: horizon_for(t.steps(), DIAGNOSIS_ROWS),
         problems: data.problems.clone(),
         notes,
     }

@@ -24,6 +24,7 @@ use crate::forensics::event::{EventLog, Finding, Severity};
 use crate::forensics::gradient::GradientAnalyzer;
 use crate::forensics::kl_schedule::KlScheduleTracker;
 use crate::forensics::length_bias::LengthBias;
+use crate::forensics::stride::StepStride;
 use crate::state::{invalid, Validate};
 
 /// The trackers and the events they raise.
@@ -67,6 +68,8 @@ pub struct Layer {
     metrics: Arc<ComprehensiveMetrics>,
     events: EventLog,
     history: VecDeque<Arc<ComprehensiveMetrics>>,
+    /// The logging stride of every step seen: the diagnosis horizon, as the scanner finds it.
+    stride: StepStride,
     /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
     /// snapshot the history would drop anyway). Not state.
     #[serde(skip)]
@@ -247,6 +250,7 @@ impl Layer {
             metrics: Arc::new(ComprehensiveMetrics::empty(thresholds)),
             events: EventLog::new(cfg.event_release, cfg.max_events)?,
             history: VecDeque::new(),
+            stride: StepStride::new(),
             history_off: false,
             cfg,
         })
@@ -286,6 +290,11 @@ impl Layer {
     /// The retained snapshots, oldest first.
     pub fn history(&self) -> &VecDeque<Arc<ComprehensiveMetrics>> {
         &self.history
+    }
+
+    /// The run's logging stride so far (the median positive gap between the steps seen).
+    pub fn stride(&self) -> &StepStride {
+        &self.stride
     }
 
     /// One logged step: updates the trackers whose inputs were logged, then this layer.
@@ -334,6 +343,7 @@ impl Layer {
     ) -> &Arc<ComprehensiveMetrics> {
         self.updates += 1;
         let step = input.step;
+        self.stride.push(step);
         let mut m = ComprehensiveMetrics::empty(
             self.length_bias
                 .as_ref()
@@ -451,6 +461,7 @@ impl Validate for Layer {
         if let Some(l) = &self.length_bias {
             l.validate()?;
         }
+        self.stride.validate()?;
         self.events.validate()
     }
 }
