@@ -1,8 +1,10 @@
 //! Cost of each forensics part per step, in nanoseconds, without Python in the way.
 //!
 //! `cargo run --release -p rlforensics-core --example forensics_cost [steps] [part]`
-//! (`part`: kl, gradient, advantage, length, signals, all; every part when omitted; one part
-//! is handy under a profiler).
+//! (`part`: kl, gradient, advantage, length, signals, all, parts; every part when omitted; one
+//! part is handy under a profiler). `parts` times the comprehensive batch with one part
+//! switched on at a time; with `RAYON_NUM_THREADS=1` the increments are each part's CPU
+//! time per row inside the batch.
 //!
 //! Feeds the same seeded PPO-shaped columns as `benches/bench_forensics.py` (KL around its
 //! target with an adaptive coefficient, entropy, reward, policy/value gradient norms,
@@ -177,6 +179,31 @@ fn main() {
         let mut f = ComprehensiveForensics::new(ComprehensiveConfig::default()).unwrap();
         comprehensive_batch(&mut f, &cols).unwrap();
     });
+    // The batch path one part at a time: the bare layer (inputs, scores, output columns),
+    // then the layer with one part switched on. With RAYON_NUM_THREADS=1 the increments
+    // are each part's CPU time per row inside the batch, and their sum bounds what two
+    // cores can do.
+    let only = |kl: bool, gradient: bool, advantage: bool, length: bool| {
+        let cfg = ComprehensiveConfig {
+            enable_kl_schedule_tracking: kl,
+            enable_gradient_norms_analysis: gradient,
+            enable_advantage_statistics: advantage,
+            enable_length_bias_detection: length,
+            ..ComprehensiveConfig::default()
+        };
+        median_ns(n, on("parts"), || {
+            let mut f = ComprehensiveForensics::new(cfg).unwrap();
+            comprehensive_batch(&mut f, &cols).unwrap();
+        })
+    };
+    let bare = only(false, false, false, false);
+    let batch_parts = [
+        ("  bare layer", bare),
+        ("  + KL schedule tracker", only(true, false, false, false) - bare),
+        ("  + gradient analyzer", only(false, true, false, false) - bare),
+        ("  + advantage tracker", only(false, false, true, false) - bare),
+        ("  + length bias", only(false, false, false, true) - bare),
+    ];
     println!("steps: {n}");
     println!("{:<34}{:>10}", "part", "ns/step");
     for (name, ns) in [
@@ -188,5 +215,13 @@ fn main() {
         ("comprehensive batch (all)", all_ns),
     ] {
         println!("{name:<34}{ns:>10.0}");
+    }
+    if on("parts") {
+        println!("comprehensive batch, part by part:");
+        for (name, ns) in batch_parts {
+            println!("{name:<34}{ns:>10.0}");
+        }
+        let sum: f64 = batch_parts.iter().map(|p| p.1).sum();
+        println!("{:<34}{sum:>10.0}", "  sum");
     }
 }
