@@ -199,9 +199,18 @@ fn main() {
     let bare = only(false, false, false, false);
     let batch_parts = [
         ("  bare layer", bare),
-        ("  + KL schedule tracker", only(true, false, false, false) - bare),
-        ("  + gradient analyzer", only(false, true, false, false) - bare),
-        ("  + advantage tracker", only(false, false, true, false) - bare),
+        (
+            "  + KL schedule tracker",
+            only(true, false, false, false) - bare,
+        ),
+        (
+            "  + gradient analyzer",
+            only(false, true, false, false) - bare,
+        ),
+        (
+            "  + advantage tracker",
+            only(false, false, true, false) - bare,
+        ),
         ("  + length bias", only(false, false, false, true) - bare),
     ];
     println!("steps: {n}");

@@ -2,6 +2,60 @@
 //! builds one metrics object, so asking for the length or the last snapshot of a long run
 //! costs nothing.
 
+/// A metrics object made from a snapshot that a history holds (shared, so that the
+/// comprehensive layer's snapshots and the trackers' histories store each step once).
+pub(crate) trait FromSnapshot<M> {
+    fn from_snapshot(m: &std::sync::Arc<M>) -> Self;
+}
+
+impl FromSnapshot<rlforensics_core::forensics::kl_schedule::KlScheduleMetrics>
+    for crate::kl_schedule::PyKlMetrics
+{
+    fn from_snapshot(
+        m: &std::sync::Arc<rlforensics_core::forensics::kl_schedule::KlScheduleMetrics>,
+    ) -> Self {
+        Self {
+            inner: (**m).clone(),
+        }
+    }
+}
+
+impl FromSnapshot<rlforensics_core::forensics::gradient::GradientMetrics>
+    for crate::gradient::PyGradMetrics
+{
+    fn from_snapshot(
+        m: &std::sync::Arc<rlforensics_core::forensics::gradient::GradientMetrics>,
+    ) -> Self {
+        Self {
+            inner: (**m).clone(),
+        }
+    }
+}
+
+impl FromSnapshot<rlforensics_core::forensics::advantage::AdvantageMetrics>
+    for crate::advantage::PyAdvMetrics
+{
+    fn from_snapshot(
+        m: &std::sync::Arc<rlforensics_core::forensics::advantage::AdvantageMetrics>,
+    ) -> Self {
+        Self {
+            inner: (**m).clone(),
+        }
+    }
+}
+
+impl FromSnapshot<rlforensics_core::forensics::comprehensive::ComprehensiveMetrics>
+    for crate::comprehensive_metrics::PyCompMetrics
+{
+    fn from_snapshot(
+        m: &std::sync::Arc<rlforensics_core::forensics::comprehensive::ComprehensiveMetrics>,
+    ) -> Self {
+        Self {
+            inner: std::sync::Arc::clone(m),
+        }
+    }
+}
+
 /// Defines a pyclass `$view` that views `$tracker.$field.history()` as `$metrics` objects.
 macro_rules! history_view {
     ($view:ident, $pyname:literal, $tracker:ty, $metrics:ident, $field:ident) => {
@@ -25,9 +79,8 @@ macro_rules! history_view {
                 use pyo3::types::PyAnyMethods;
                 let t = self.tracker.borrow(py);
                 let h = t.$field.history();
-                let item = |i: usize| $metrics {
-                    inner: h[i].clone(),
-                };
+                let item =
+                    |i: usize| <$metrics as crate::history::FromSnapshot<_>>::from_snapshot(&h[i]);
                 if let Ok(s) = index.cast::<pyo3::types::PySlice>() {
                     use pyo3::types::PySliceMethods;
                     let idx = s.indices(h.len() as isize)?;

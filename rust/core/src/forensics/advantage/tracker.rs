@@ -20,6 +20,7 @@
 //!   a reward that stopped varying).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +116,7 @@ pub struct AdvantageTracker {
     risk_samples: RollingMoments,
     metrics: AdvantageMetrics,
     events: EventLog,
-    history: VecDeque<AdvantageMetrics>,
+    history: VecDeque<Arc<AdvantageMetrics>>,
     /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
     /// snapshot the history would drop anyway). Not state.
     #[serde(skip)]
@@ -183,8 +184,15 @@ impl AdvantageTracker {
     }
 
     /// The retained snapshots, oldest first (at most `history_size`).
-    pub fn history(&self) -> &VecDeque<AdvantageMetrics> {
+    pub fn history(&self) -> &VecDeque<Arc<AdvantageMetrics>> {
         &self.history
+    }
+
+    /// This update's snapshot: the one the history kept, shared, or else a copy of the
+    /// latest metrics. The comprehensive layer keeps it in its own snapshot, so that a
+    /// step's metrics are stored once for both histories.
+    pub fn snapshot(&self) -> Arc<AdvantageMetrics> {
+        crate::forensics::latest_snapshot(&self.history, self.history_off, &self.metrics)
     }
 
     /// The anomaly events.
@@ -265,7 +273,7 @@ impl AdvantageTracker {
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,
-                self.metrics.clone(),
+                Arc::new(self.metrics.clone()),
                 self.cfg.history_size,
             );
         }

@@ -139,10 +139,8 @@ fn run_part<T: Part>(
         let remaining = n - (first_row + k);
         let layer_keeps = remaining <= layer_cap;
         t.keep_for_remaining(remaining, layer_keeps);
-        let snap = t
-            .step(input)
-            .filter(|_| layer_keeps)
-            .map(|m| Arc::new(m.clone()));
+        let updated = t.step(input).is_some();
+        let snap = (updated && layer_keeps).then(|| t.snapshot());
         out.push((t.score_parts(), snap));
     }
 }

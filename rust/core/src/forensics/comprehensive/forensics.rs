@@ -313,18 +313,18 @@ impl Layer {
         let keep = !self.history_off;
         let mut snaps = Snapshots::default();
         if let Some(kl) = kl.as_deref_mut() {
-            if let Some(snap) = kl.step(&input) {
-                snaps.kl = keep.then(|| Arc::new(snap.clone()));
+            if kl.step(&input).is_some() && keep {
+                snaps.kl = Some(kl.snapshot());
             }
         }
         if let Some(g) = gradient.as_deref_mut() {
-            if let Some(snap) = g.step(&input) {
-                snaps.gradient = keep.then(|| Arc::new(snap.clone()));
+            if g.step(&input).is_some() && keep {
+                snaps.gradient = Some(g.snapshot());
             }
         }
         if let Some(a) = advantage.as_deref_mut() {
-            if let Some(snap) = update_advantage(a, &input, advantage_samples) {
-                snaps.advantage = keep.then(|| Arc::new(snap.clone()));
+            if update_advantage(a, &input, advantage_samples).is_some() && keep {
+                snaps.advantage = Some(a.snapshot());
             }
         }
         let parts = ScoreParts::of(kl.as_deref(), gradient.as_deref(), advantage.as_deref());

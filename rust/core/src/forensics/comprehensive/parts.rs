@@ -64,6 +64,8 @@ pub(super) trait Part {
     fn step(&mut self, input: &StepInput) -> Option<&Self::Metrics>;
     /// Its score parts now.
     fn score_parts(&self) -> Self::Parts;
+    /// The snapshot of its latest update (shared with its history when that kept it).
+    fn snapshot(&self) -> Arc<Self::Metrics>;
     /// Keeps snapshots only where its own history will still hold them after `remaining`
     /// more updates (this one included); `layer_keeps`: the layer's history keeps this
     /// update's snapshot, which carries this tracker's metrics.
@@ -79,6 +81,9 @@ impl Part for KlScheduleTracker {
     fn score_parts(&self) -> KlParts {
         KlParts::of(self.metrics())
     }
+    fn snapshot(&self) -> Arc<KlScheduleMetrics> {
+        KlScheduleTracker::snapshot(self)
+    }
     fn keep_for_remaining(&mut self, remaining: usize, _layer_keeps: bool) {
         self.set_history_recording(remaining <= self.config().history_size);
     }
@@ -92,6 +97,9 @@ impl Part for GradientAnalyzer {
     }
     fn score_parts(&self) -> GradientParts {
         GradientParts::of(self.metrics())
+    }
+    fn snapshot(&self) -> Arc<GradientMetrics> {
+        GradientAnalyzer::snapshot(self)
     }
     fn keep_for_remaining(&mut self, remaining: usize, layer_keeps: bool) {
         let own = remaining <= self.config().history_size;
@@ -109,6 +117,9 @@ impl Part for AdvantageTracker {
     }
     fn score_parts(&self) -> AdvantageParts {
         AdvantageParts::of(self.metrics())
+    }
+    fn snapshot(&self) -> Arc<AdvantageMetrics> {
+        AdvantageTracker::snapshot(self)
     }
     fn keep_for_remaining(&mut self, remaining: usize, _layer_keeps: bool) {
         self.set_history_recording(remaining <= self.config().history_size);

@@ -207,6 +207,41 @@ fn long_batch_equals_per_step_with_a_capped_history_and_length_bias() {
     assert!(a.layer().history() == b.layer().history());
     assert!(a.metrics() == b.metrics());
     assert!(to_bytes("C", &a) == to_bytes("C", &b));
+    for f in [&a, &b] {
+        snapshots_are_stored_once(f);
+    }
+}
+
+/// Each kept step's tracker metrics are one allocation, held by the tracker's history and
+/// the layer's snapshot alike (per-step updates and the batch path), not two copies.
+fn snapshots_are_stored_once(f: &ComprehensiveForensics) {
+    fn same<T>(a: Option<&std::sync::Arc<T>>, b: &std::sync::Arc<T>) -> bool {
+        a.is_some_and(|a| std::sync::Arc::ptr_eq(a, b))
+    }
+    let layer = f.layer().history();
+    let (kl, g, adv) = (
+        f.kl().unwrap(),
+        f.gradient().unwrap(),
+        f.advantage().unwrap(),
+    );
+    assert_eq!(kl.history().len(), layer.len());
+    for (i, snap) in layer.iter().enumerate() {
+        assert!(
+            same(snap.kl_schedule_metrics.as_ref(), &kl.history()[i]),
+            "{i}"
+        );
+        assert!(
+            same(snap.gradient_norms_metrics.as_ref(), &g.history()[i]),
+            "{i}"
+        );
+        assert!(
+            same(
+                snap.advantage_statistics_metrics.as_ref(),
+                &adv.history()[i]
+            ),
+            "{i}"
+        );
+    }
 }
 
 /// A batch over several of the batch path's chunks, with a history that reaches back

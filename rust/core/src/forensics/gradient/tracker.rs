@@ -17,6 +17,8 @@
 //!   early level (the median of its first 20 totals): RLDK's absolute 0.001 does not transfer
 //!   between models, whose healthy norms range from 1e-2 to 1e2.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::config::GradientConfig;
@@ -85,7 +87,7 @@ pub struct GradientAnalyzer {
     early_level: Option<f64>,
     metrics: GradientMetrics,
     events: EventLog,
-    history: std::collections::VecDeque<GradientMetrics>,
+    history: std::collections::VecDeque<Arc<GradientMetrics>>,
     /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
     /// snapshot the history would drop anyway). Not state.
     #[serde(skip)]
@@ -176,8 +178,15 @@ impl GradientAnalyzer {
     }
 
     /// The retained snapshots, oldest first.
-    pub fn history(&self) -> &std::collections::VecDeque<GradientMetrics> {
+    pub fn history(&self) -> &std::collections::VecDeque<Arc<GradientMetrics>> {
         &self.history
+    }
+
+    /// This update's snapshot: the one the history kept, shared, or else a copy of the
+    /// latest metrics. The comprehensive layer keeps it in its own snapshot, so that a
+    /// step's metrics are stored once for both histories.
+    pub fn snapshot(&self) -> Arc<GradientMetrics> {
+        crate::forensics::latest_snapshot(&self.history, self.history_off, &self.metrics)
     }
 
     /// The anomaly events.
@@ -278,7 +287,7 @@ impl GradientAnalyzer {
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,
-                self.metrics.clone(),
+                Arc::new(self.metrics.clone()),
                 self.cfg.history_size,
             );
         }

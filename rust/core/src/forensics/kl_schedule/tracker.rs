@@ -20,6 +20,7 @@
 //! - Scores need data: a part without data is `None` and does not count as a perfect 1.0.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +124,7 @@ pub struct KlScheduleTracker {
     drift: Option<DriftState>,
     metrics: KlScheduleMetrics,
     events: EventLog,
-    history: VecDeque<KlScheduleMetrics>,
+    history: VecDeque<Arc<KlScheduleMetrics>>,
     /// Whether snapshots are kept in `history` (batch paths switch it off for rows whose
     /// snapshot the history would drop anyway). Not state.
     #[serde(skip)]
@@ -227,8 +228,15 @@ impl KlScheduleTracker {
     }
 
     /// The retained snapshots, oldest first (at most `history_size`).
-    pub fn history(&self) -> &VecDeque<KlScheduleMetrics> {
+    pub fn history(&self) -> &VecDeque<Arc<KlScheduleMetrics>> {
         &self.history
+    }
+
+    /// This update's snapshot: the one the history kept, shared, or else a copy of the
+    /// latest metrics. The comprehensive layer keeps it in its own snapshot, so that a
+    /// step's metrics are stored once for both histories.
+    pub fn snapshot(&self) -> Arc<KlScheduleMetrics> {
+        crate::forensics::latest_snapshot(&self.history, self.history_off, &self.metrics)
     }
 
     /// The anomaly events.
@@ -310,7 +318,7 @@ impl KlScheduleTracker {
         if !self.history_off {
             crate::forensics::push_capped(
                 &mut self.history,
-                self.metrics.clone(),
+                Arc::new(self.metrics.clone()),
                 self.cfg.history_size,
             );
         }
