@@ -358,7 +358,8 @@ class ComprehensivePPOForensics:
         """Steps within which an earlier event counts as preceding another in
         :meth:`get_diagnosis`: 50 logged rows at the median positive gap between the steps
         seen so far, as the scanner measures a log's stride (so a pause in logging or a
-        resumed run that restarts its step count does not stretch it); 50 before two steps."""
+        resumed run that restarts its step count does not stretch it); 50 while no step has
+        followed another with a positive, finite gap."""
         return self._core.diagnosis_horizon(DIAGNOSIS_ROWS)
 
     def _diagnosis(self, events: list[AnomalyEvent]) -> list[DiagnosisEntry]:

@@ -6,8 +6,10 @@
 //!
 //! The gaps are kept as distinct values with counts. A run logged every `k` steps has one
 //! or a few of them, and the median is exact. Memory stays bounded on any log: past
-//! [`MAX_DISTINCT`] values, the two closest in ratio become one entry (the value of the one
-//! seen more often), so the median is then off by at most that ratio.
+//! [`MAX_DISTINCT`] values (steps that are timestamps, say), every gap is rounded to a
+//! logarithmic grid of ratio 1.01, whose ratio doubles (in logarithm) whenever the rounded
+//! gaps still take more values than that. The median is then within about one grid ratio of
+//! the exact one, and each step costs a logarithm and a table lookup.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,9 @@ use crate::state::{invalid, Validate};
 
 /// Distinct gaps kept (4 KB). Logs written at a fixed interval have a handful.
 pub const MAX_DISTINCT: usize = 256;
+
+/// ln of the first grid's ratio (1%).
+const FIRST_GRID: f64 = 0.00995033085316808;
 
 /// The median positive gap between consecutive logged steps.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -26,6 +31,8 @@ pub struct StepStride {
     gaps: Vec<(f64, u64)>,
     /// Gaps counted (the sum of the counts).
     count: u64,
+    /// ln of the grid's ratio, once the gaps are rounded to one (`None` while exact).
+    grid: Option<f64>,
 }
 
 impl StepStride {
@@ -57,30 +64,32 @@ impl StepStride {
 
     fn add(&mut self, d: f64) {
         self.count += 1;
+        let d = self.grid.map_or(d, |g| on_grid(d, g));
         match self.gaps.binary_search_by(|g| g.0.total_cmp(&d)) {
             Ok(i) => self.gaps[i].1 += 1,
             Err(i) => {
                 self.gaps.insert(i, (d, 1));
-                if self.gaps.len() > MAX_DISTINCT {
-                    self.merge_closest();
+                while self.gaps.len() > MAX_DISTINCT {
+                    self.coarsen();
                 }
             }
         }
     }
 
-    /// Makes the two neighbouring gaps closest in ratio one entry.
-    fn merge_closest(&mut self) {
-        let i = (0..self.gaps.len() - 1)
-            .min_by(|&a, &b| {
-                let ra = self.gaps[a + 1].0 / self.gaps[a].0;
-                let rb = self.gaps[b + 1].0 / self.gaps[b].0;
-                ra.total_cmp(&rb)
-            })
-            .unwrap_or(0);
-        let (lo, hi) = (self.gaps[i], self.gaps[i + 1]);
-        let value = if hi.1 > lo.1 { hi.0 } else { lo.0 };
-        self.gaps[i] = (value, lo.1 + hi.1);
-        self.gaps.remove(i + 1);
+    /// Rounds every gap to the first grid, or to one twice as coarse, merging the gaps
+    /// that fall on one point. Rounding is monotone, so the table stays in order.
+    fn coarsen(&mut self) {
+        let g = self.grid.map_or(FIRST_GRID, |g| 2.0 * g);
+        self.grid = Some(g);
+        let mut out: Vec<(f64, u64)> = Vec::with_capacity(self.gaps.len());
+        for &(v, c) in &self.gaps {
+            let v = on_grid(v, g);
+            match out.last_mut() {
+                Some(last) if last.0 == v => last.1 += c,
+                _ => out.push((v, c)),
+            }
+        }
+        self.gaps = out;
     }
 
     /// Gaps counted so far.
@@ -107,6 +116,18 @@ impl StepStride {
     }
 }
 
+/// The point of the grid of log-ratio `g` nearest to `d` (in logarithm): exp(k·g) for the
+/// nearest whole k, the same number for every gap that rounds to k. A result that leaves
+/// the finite positive range (grids far coarser than any run needs) stays at `d`.
+fn on_grid(d: f64, g: f64) -> f64 {
+    let v = ((d.ln() / g).round() * g).exp();
+    if v.is_finite() && v > 0.0 {
+        v
+    } else {
+        d
+    }
+}
+
 impl Validate for StepStride {
     fn validate(&self) -> Result<()> {
         let ascending = self.gaps.windows(2).all(|w| w[0].0 < w[1].0);
@@ -114,8 +135,17 @@ impl Validate for StepStride {
             .gaps
             .iter()
             .all(|&(g, c)| g.is_finite() && g > 0.0 && c > 0);
-        let total: u64 = self.gaps.iter().map(|g| g.1).sum();
-        if !ascending || !sane || total != self.count || self.gaps.len() > MAX_DISTINCT {
+        let total = self
+            .gaps
+            .iter()
+            .try_fold(0u64, |sum, g| sum.checked_add(g.1));
+        let grid_ok = self.grid.is_none_or(|g| g.is_finite() && g > 0.0);
+        if !ascending
+            || !sane
+            || !grid_ok
+            || total != Some(self.count)
+            || self.gaps.len() > MAX_DISTINCT
+        {
             return Err(invalid("step stride"));
         }
         Ok(())
@@ -173,10 +203,14 @@ mod tests {
         }
         let s = StepStride::of(&steps);
         s.validate().unwrap();
-        assert_eq!(s.gaps.len(), MAX_DISTINCT);
+        assert!(s.gaps.len() <= MAX_DISTINCT);
+        assert_eq!(s.count(), 10_000);
         let exact = sorted_median(&steps).unwrap();
         let got = s.median().unwrap();
-        assert!((got / exact).ln().abs() < 0.1, "{got} vs {exact}");
+        // Six decades over 256 points: the grid's ratio is 2^k % with k where it fits.
+        let g = s.grid.unwrap();
+        assert!(g < 0.1, "{g}");
+        assert!((got / exact).ln().abs() <= g, "{got} vs {exact}");
     }
 
     #[test]
@@ -184,6 +218,31 @@ mod tests {
         let mut s = StepStride::of(&[1.0, 2.0, 4.0]);
         s.count += 1;
         assert!(s.validate().is_err());
+        s.gaps = vec![(1.0, u64::MAX), (2.0, 2)];
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn timestamps_as_steps_go_on_a_one_percent_grid() {
+        // Gaps 1, 1.001, 1.002, ..., 2.999: every one new; on the 1% grid they take about
+        // 110 points, so the grid stays at 1% and the median within it.
+        let mut s = StepStride::new();
+        let mut x = 1.7e9;
+        s.push(x);
+        let mut gaps = Vec::new();
+        for i in 0..2_000u32 {
+            let d = 1.0 + f64::from(i) * 1e-3;
+            x += d;
+            gaps.push(d);
+            s.push(x);
+            assert!(s.gaps.len() <= MAX_DISTINCT);
+        }
+        s.validate().unwrap();
+        assert_eq!(s.count(), 2_000);
+        assert_eq!(s.grid, Some(FIRST_GRID));
+        assert!(s.gaps.len() < 120, "{}", s.gaps.len());
+        let got = s.median().unwrap();
+        assert!((got / 2.0).ln().abs() < FIRST_GRID, "{got}");
     }
 
     proptest! {
