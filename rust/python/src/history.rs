@@ -8,41 +8,22 @@ pub(crate) trait FromSnapshot<M> {
     fn from_snapshot(m: &std::sync::Arc<M>) -> Self;
 }
 
-impl FromSnapshot<rlforensics_core::forensics::kl_schedule::KlScheduleMetrics>
-    for crate::kl_schedule::PyKlMetrics
-{
-    fn from_snapshot(
-        m: &std::sync::Arc<rlforensics_core::forensics::kl_schedule::KlScheduleMetrics>,
-    ) -> Self {
-        Self {
-            inner: (**m).clone(),
+/// The trackers' metrics objects hold their metrics by value: a copy of the snapshot.
+macro_rules! copied_from_snapshot {
+    ($($py:ty => $metrics:ty),* $(,)?) => {$(
+        impl FromSnapshot<$metrics> for $py {
+            fn from_snapshot(m: &std::sync::Arc<$metrics>) -> Self {
+                Self { inner: (**m).clone() }
+            }
         }
-    }
+    )*};
 }
 
-impl FromSnapshot<rlforensics_core::forensics::gradient::GradientMetrics>
-    for crate::gradient::PyGradMetrics
-{
-    fn from_snapshot(
-        m: &std::sync::Arc<rlforensics_core::forensics::gradient::GradientMetrics>,
-    ) -> Self {
-        Self {
-            inner: (**m).clone(),
-        }
-    }
-}
-
-impl FromSnapshot<rlforensics_core::forensics::advantage::AdvantageMetrics>
-    for crate::advantage::PyAdvMetrics
-{
-    fn from_snapshot(
-        m: &std::sync::Arc<rlforensics_core::forensics::advantage::AdvantageMetrics>,
-    ) -> Self {
-        Self {
-            inner: (**m).clone(),
-        }
-    }
-}
+copied_from_snapshot!(
+    crate::kl_schedule::PyKlMetrics => rlforensics_core::forensics::kl_schedule::KlScheduleMetrics,
+    crate::gradient::PyGradMetrics => rlforensics_core::forensics::gradient::GradientMetrics,
+    crate::advantage::PyAdvMetrics => rlforensics_core::forensics::advantage::AdvantageMetrics,
+);
 
 impl FromSnapshot<rlforensics_core::forensics::comprehensive::ComprehensiveMetrics>
     for crate::comprehensive_metrics::PyCompMetrics
