@@ -206,6 +206,19 @@ def test_cli_exit_codes_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert e.value.code == 2
 
 
+def test_cli_table_stays_readable_in_80_columns(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """A terminal of 80 columns, or a pipe (rich reads both as 80): each run's findings go
+    under its name instead of narrow columns that fold names a few letters at a time."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli(["scan", str(SAMPLES), "--no-progress"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    text = "\n".join(lines)
+    for whole in ("ppo-grad-explosion.csv", "exploding_gradient_anomaly@352", "first cause: grad_norm_explosion@351",
+                  "(trl_ppo_v1, 600 rows)"):
+        assert whole in text, whole
+
+
 def test_bundled_samples_scan_as_labelled():
     """The README's first command: the sample runs ship with the repo, faulty ones are found."""
     result = scan(SAMPLES, progress=False)

@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from rlforensics import __version__
 from rlforensics.scanning import RunReport, ScanResult, scan
@@ -64,36 +65,53 @@ def _cause(r: RunReport) -> str:
     return "-" if c is None else f"{c['type']}@{_step(c['first_step'])}"
 
 
+#: Below this terminal width the table stacks each run's findings under its name.
+WIDE_TABLE = 120
+
+
 def _table(result: ScanResult, top: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    t = Table(title=f"{len(result)} runs, worst first", show_lines=False)
-    for col, kw in [
-        ("run", {"overflow": "fold", "ratio": 2}),
-        ("family", {"overflow": "ellipsis", "no_wrap": True}),
-        ("rows", {"justify": "right"}),
+    wide = console.width >= WIDE_TABLE
+    t = Table(title=f"{len(result)} runs, worst first", show_lines=not wide)
+    if wide:
+        columns: list[tuple[str, dict[str, Any]]] = [
+            ("run", {"overflow": "fold", "ratio": 2}),
+            ("family", {"overflow": "ellipsis", "no_wrap": True}),
+            ("rows", {"justify": "right"}),
+        ]
+    else:
+        # An 80-column terminal (or a pipe, which rich treats as one): the run's family,
+        # size and findings go under its name, so that no column is folded a few letters
+        # at a time.
+        columns = [("run: most serious anomalies (type@onset step), first cause", {"overflow": "fold"})]
+    columns += [
         ("health", {"justify": "right"}),
         ("crit/warn", {"justify": "right"}),
         ("onset", {"justify": "right"}),
-        ("most serious anomalies (type@onset step)", {"overflow": "fold", "ratio": 3}),
-        ("first cause", {"overflow": "fold", "ratio": 2}),
-    ]:
-        t.add_column(col, **kw)  # type: ignore[arg-type]
+    ]
+    if wide:
+        columns += [
+            ("most serious anomalies (type@onset step)", {"overflow": "fold", "ratio": 3}),
+            ("first cause", {"overflow": "fold", "ratio": 2}),
+        ]
+    for col, kw in columns:
+        t.add_column(col, **kw)
     for r in result.worst_first()[:top]:
         style = "red" if r.critical else ("yellow" if r.warnings else "green")
         problems = f"\n[dim]{len(r.problems)} input problem(s)[/]" if r.problems else ""
-        t.add_row(
-            f"[{style}]{r.run_id}[/]{problems}",
-            r.family,
-            str(r.rows),
-            _fmt(r.overall_health),
-            f"{len(r.critical)}/{len(r.warnings)}",
-            _step(r.first_anomaly_step),
-            _anomalies(r, k=2) or "-",
-            _cause(r),
-        )
+        scores = [_fmt(r.overall_health), f"{len(r.critical)}/{len(r.warnings)}", _step(r.first_anomaly_step)]
+        if wide:
+            t.add_row(f"[{style}]{r.run_id}[/]{problems}", r.family, str(r.rows), *scores,
+                      _anomalies(r, k=2) or "-", _cause(r))
+        else:
+            t.add_row(
+                f"[{style}]{r.run_id}[/] [dim]({r.family}, {r.rows} rows)[/]{problems}\n"
+                f"{_anomalies(r, k=2) or '-'}\n[dim]first cause:[/] {_cause(r)}",
+                *scores,
+            )
     console.print(t)
     if len(result) > top:
         console.print(f"... {len(result) - top} more runs (see --json / --csv)")
