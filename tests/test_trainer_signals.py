@@ -163,6 +163,20 @@ def test_diagnosis_names_the_first_cause() -> None:
     assert d[2]["root"] is events[1]
 
 
+def test_a_warning_that_comes_and_goes_all_run_is_not_the_first_cause() -> None:
+    background = [{"type": "gradient_imbalance_anomaly", "first_step": s, "last_step": s + 20}
+                  for s in (5, 44, 97, 217, 320)]
+    nan = {"type": "non_finite_kl", "first_step": 339, "last_step": 339}
+    d = diagnose([*background, nan], 50.0)
+    assert d[-1]["event"] is nan
+    assert d[-1]["preceded_by"] == [background[-1]]  # still listed
+    assert d[-1]["root"] is nan
+    assert d[-1]["summary"] == "non_finite_kl at 339, preceded by gradient_imbalance_anomaly at 320"
+    # Seen once before the horizon, it may be a warning sign: still the first cause.
+    d = diagnose([background[0], background[-1], nan], 50.0)
+    assert d[-1]["root"] is background[-1]
+
+
 def test_components_past_the_first_sixteen_are_counted_not_dropped_unseen() -> None:
     t = TrainerSignalsTracker()
     for step in range(3):

@@ -1035,5 +1035,5 @@ class TrainerSignalsTracker(_Pickled):
     def kl_scale(self) -> str: ...
 
 def diagnose(
-    first_steps: Sequence[float], last_steps: Sequence[float], horizon: float
+    first_steps: Sequence[float], last_steps: Sequence[float], kinds: Sequence[str], horizon: float
 ) -> list[dict[str, Any]]: ...

@@ -51,7 +51,10 @@ def describe(events: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]) 
 def diagnose(events: Sequence[dict[str, Any]], horizon: float) -> list[DiagnosisEntry]:
     """Every event in order of onset with the events that began within ``horizon`` steps
     before it and still held (or had ended at most ``horizon / 5`` before its onset), and
-    the earliest of those (``root``; the event itself when none did)."""
+    the earliest of those (``root``; the event itself when none did) that is not the run's
+    background: a ``type`` that had already begun twice before the horizon is listed among
+    the predecessors but is not a first cause."""
     firsts = [float(e["first_step"]) for e in events]
     lasts = [float(e.get("last_step", e["first_step"])) for e in events]
-    return describe(events, _links(firsts, lasts, float(horizon)))
+    kinds = [str(e["type"]) for e in events]
+    return describe(events, _links(firsts, lasts, kinds, float(horizon)))

@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use rlforensics_core::forensics::diagnosis::{diagnose as core_diagnose, Links, Span};
+use rlforensics_core::forensics::diagnosis::{diagnose as core_diagnose, kind_ids, Links, Span};
 use rlforensics_core::forensics::signals::{
     signals_batch, KlScale, SignalColumns, SignalConfig, SignalInput, SignalTracker, SIGNAL_INPUTS,
 };
@@ -275,29 +275,34 @@ pub fn links_list<'py>(py: Python<'py>, links: &[Links]) -> PyResult<Bound<'py, 
     Ok(out)
 }
 
-/// Links each event (by its first and last step) to the events that began within
-/// `horizon` steps before it and still held (or had just ended) at its onset; returns dicts
-/// in order of onset.
+/// Links each event (by its first and last step and its type) to the events that began
+/// within `horizon` steps before it and still held (or had just ended) at its onset; returns
+/// dicts in order of onset.
 #[pyfunction]
 fn diagnose<'py>(
     py: Python<'py>,
     first_steps: Vec<f64>,
     last_steps: Vec<f64>,
+    kinds: Vec<String>,
     horizon: f64,
 ) -> PyResult<Bound<'py, PyList>> {
-    if first_steps.len() != last_steps.len() {
+    if first_steps.len() != last_steps.len() || first_steps.len() != kinds.len() {
         return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "first_steps and last_steps differ in length: {} and {}",
+            "first_steps, last_steps and kinds differ in length: {}, {} and {}",
             first_steps.len(),
-            last_steps.len()
+            last_steps.len(),
+            kinds.len()
         )));
     }
+    let ids = kind_ids(kinds.iter().map(String::as_str));
     let spans: Vec<Span> = first_steps
         .iter()
         .zip(&last_steps)
-        .map(|(&f, &l)| Span {
+        .zip(ids)
+        .map(|((&f, &l), kind)| Span {
             first_step: f,
             last_step: l,
+            kind,
         })
         .collect();
     links_list(py, &core_diagnose(&spans, horizon))
