@@ -4,16 +4,14 @@
 Every fault scenario of ``rlforensics.testing`` (the PPO-shaped ones, written as TRL PPO-v1 or
 GRPO logs, and the GRPO/RLOO trainer runs) is written to JSONL and scanned. The rows before a
 scenario's onset are those of a healthy run, so an event that began before the onset cannot
-be the fault's cause. For each run the report's ``first_cause()`` (the root of its most
-serious event) is compared with the onset:
+be the fault's cause, and a first cause there is a misleading lead. For each run the report's
+``first_cause()`` (the diagnosis root of its ``most_serious`` event) is compared with the
+onset, and so is what the two rules behind it would give without each of them, from a mirror
+of the linking in Python that is checked against the core on every run:
 
-- "serious before onset": the most serious event itself began before the onset (a fault
-  whose own events are warnings, with a healthy-run warning earlier); no horizon helps there;
-- "first cause before onset": the most serious event came after the onset but its first
-  cause lies before it: a misleading lead;
-- "without the background rule": the same, had the diagnosis not skipped the run's
-  background (types that had already begun twice before the horizon), from a mirror of the
-  linking in Python, which is checked against the core's on every run.
+- "background rule": a type that had already begun twice before the horizon is not a root;
+- "open-warning rule": without a critical event, the most serious event is the earliest
+  warning still open when the log ends, not the earliest event.
 
 Usage::
 
@@ -75,21 +73,22 @@ def main(argv: list[str] | None = None) -> int:
             events = sorted(report.events, key=lambda e: e["first_step"])
             c = counts[name]
             c["runs"] += 1
-            cause = report.first_cause()
-            if cause is None:
+            cause, serious = report.first_cause(), report.most_serious
+            if cause is None or serious is None:
                 continue
             critical = [i for i, e in enumerate(events) if e["severity"] == "critical"]
-            serious = critical[0] if critical else 0
-            mirror = root(events, serious, report.diagnosis_horizon, skip_background=True)
-            if (mirror["type"], mirror["first_step"]) != (cause["type"], cause["first_step"]):
+            now = next(i for i, e in enumerate(events) if e is serious)
+            old = critical[0] if critical else 0  # the earliest event
+            mirror = root(events, now, report.diagnosis_horizon, skip_background=True)
+            if mirror is not cause:
                 raise AssertionError(f"{path}: the mirror's first cause {mirror} is not the core's {cause}")
-            if events[serious]["first_step"] < onset:
-                c["serious before onset"] += 1
-                continue
+            h = report.diagnosis_horizon
             c["first cause before onset"] += cause["first_step"] < onset
-            old = root(events, serious, report.diagnosis_horizon, skip_background=False)
-            c["without the background rule"] += old["first_step"] < onset
-    keys = ["runs", "serious before onset", "first cause before onset", "without the background rule"]
+            c["without the background rule"] += root(events, now, h, skip_background=False)["first_step"] < onset
+            c["without the open-warning rule"] += root(events, old, h, skip_background=True)["first_step"] < onset
+            c["without either"] += root(events, old, h, skip_background=False)["first_step"] < onset
+    keys = ["runs", "first cause before onset", "without the background rule", "without the open-warning rule",
+            "without either"]
     print("| scenario | " + " | ".join(keys) + " |")
     print("|---|" + "---:|" * len(keys))
     total: collections.Counter[str] = collections.Counter()
@@ -97,12 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         total.update(c)
         print(f"| {name} | " + " | ".join(str(c[k]) for k in keys) + " |")
     print("| **all** | " + " | ".join(f"**{total[k]}**" for k in keys) + " |")
-    after = total["runs"] - total["serious before onset"]
-    if after:
-        print(f"\nOf {after} runs whose most serious event came after the onset, the first cause lay before it "
-              f"in {total['first cause before onset']} ({100 * total['first cause before onset'] / after:.1f}%); "
-              f"without the background rule in {total['without the background rule']} "
-              f"({100 * total['without the background rule'] / after:.1f}%).")
+    n = total["runs"]
+    if n:
+        print(f"\nFirst cause before the fault's onset: {total[keys[1]]} of {n} runs "
+              f"({100 * total[keys[1]] / n:.1f}%); without either rule {total[keys[4]]} "
+              f"({100 * total[keys[4]] / n:.1f}%).")
     return 0
 
 

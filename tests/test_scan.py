@@ -3,6 +3,7 @@ over a tree of runs, and the rlforensics CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rlforensics
-from rlforensics import read_run, scan
+from rlforensics import RunReport, read_run, scan
 from rlforensics.cli import main as cli
 from rlforensics.testing import scenarios
 from rlforensics.testing.writers import (
@@ -217,6 +218,33 @@ def test_cli_table_stays_readable_in_80_columns(capsys: pytest.CaptureFixture[st
     for whole in ("ppo-grad-explosion.csv", "exploding_gradient_anomaly@352", "first cause: grad_norm_explosion@351",
                   "(trl_ppo_v1, 600 rows)"):
         assert whole in text, whole
+
+
+def test_most_serious_prefers_a_warning_still_open_at_the_end():
+    """Without a critical event, a warning that stayed outranks earlier ones that came and
+    went (healthy runs have those too); the first cause and the onset column follow it."""
+    from rlforensics._core import diagnose as links
+
+    base = scan(SAMPLES / "grpo-truncation.jsonl", progress=False).runs[0]
+
+    def ev(kind: str, first: float, last: float, active: bool, severity: str = "warning") -> dict:
+        return {"type": kind, "severity": severity, "first_step": first, "last_step": last, "active": active}
+
+    events = [ev("grad_norm_spike", 40, 40, False), ev("entropy_drop", 300, 330, False),
+              ev("learning_signal_starvation", 320, 600, True)]
+
+    def report(evs: list[dict]) -> RunReport:
+        d = links([e["first_step"] for e in evs], [e["last_step"] for e in evs], [e["type"] for e in evs], 50.0)
+        return dataclasses.replace(base, events=evs, diagnosis=d, diagnosis_horizon=50.0)
+
+    r = report(events)
+    assert r.most_serious is events[2]
+    assert r.first_cause() is events[1] and r.first_anomaly_step == 320
+    r = report(events + [ev("kl_blowup", 500, 600, True, "critical")])
+    assert r.most_serious is r.events[3] and r.first_anomaly_step == 500
+    r = report([e | {"active": False} for e in events])
+    assert r.most_serious is r.events[0] and r.first_cause() is r.events[0]
+    assert report([]).most_serious is None and report([]).first_cause() is None
 
 
 def test_bundled_samples_scan_as_labelled():

@@ -54,7 +54,8 @@ def _step(x: float | None) -> str:
 
 
 def _anomalies(r: RunReport, k: int = 3) -> str:
-    evs = sorted(r.events, key=lambda e: (e["severity"] != "critical", e["first_step"]))
+    # As `RunReport.most_serious` ranks them: critical, then still open at the end, by onset.
+    evs = sorted(r.events, key=lambda e: (e["severity"] != "critical", not e.get("active"), e["first_step"]))
     parts = [f"{e['type']}@{_step(e['first_step'])}" for e in evs[:k]]
     more = len(evs) - k
     return ", ".join(parts) + (f" (+{more})" if more > 0 else "")

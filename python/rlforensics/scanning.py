@@ -63,13 +63,25 @@ class RunReport:
         before it and the earliest of those (``root``)."""
         return describe(self.events, self.diagnosis)
 
+    @property
+    def most_serious(self) -> dict[str, Any] | None:
+        """The run's most serious event: its earliest critical event; without one, its
+        earliest warning still open when the log ends (a problem that stayed outranks warnings
+        that came and went, which healthy runs have too); else its earliest event."""
+        evs = self.critical or [e for e in self.events if e.get("active")] or self.events
+        return min(evs, key=lambda e: e["first_step"], default=None)
+
     def first_cause(self) -> dict[str, Any] | None:
-        """The earliest event that began within 50 logged rows before the run's most
-        serious event (its earliest critical event, else its earliest event), or that event
-        itself: where to start looking."""
-        entries = self.diagnosis_entries()
-        serious = [d for d in entries if d["event"]["severity"] == "critical"] or entries
-        return serious[0]["root"] if serious else None
+        """The root of the run's :attr:`most_serious` event in the diagnosis (the earliest
+        event that began within 50 logged rows before it, leaving out the run's background),
+        or that event itself: where to start looking."""
+        serious = self.most_serious
+        if serious is None:
+            return None
+        for d in self.diagnosis_entries():
+            if d["event"] is serious:
+                return d["root"]
+        return serious
 
     def first_causes(self) -> list[str]:
         """The events that nothing preceded within the horizon, as "type at step" lines."""
@@ -87,9 +99,9 @@ class RunReport:
 
     @property
     def first_anomaly_step(self) -> float | None:
-        """Onset of the earliest critical event, else of the earliest event."""
-        evs = self.critical or self.events
-        return min((e["first_step"] for e in evs), default=None)
+        """Onset of the run's :attr:`most_serious` event."""
+        serious = self.most_serious
+        return None if serious is None else serious["first_step"]
 
     def badness(self) -> tuple[int, int, float, int]:
         """Sort key, worst first when sorted descending."""
