@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import rlforensics
 from rlforensics import ComprehensivePPOForensics, TrainerSignalsTracker
-from rlforensics.forensics.diagnosis import diagnose
+from rlforensics.forensics.diagnosis import diagnose, event_name
 from rlforensics.integrations.trl._entries import KeyMap
 from rlforensics.testing import generate_trainer_run, trainer_healthy_names
 
@@ -129,6 +129,11 @@ def test_live_forensics_monitor_path_and_diagnosis() -> None:
     analysis = f.get_comprehensive_analysis()
     assert analysis["trackers"]["trainer_signals"]["kl_scale"] == "token_mean"
     assert analysis["diagnosis"] == [x["summary"] for x in d]
+    # The first cause: the root of the earliest critical event, as the scanner picks it.
+    critical = [x for x in d if x["event"]["severity"] == "critical"]
+    cause = f.first_cause()
+    assert critical and cause == critical[0]["root"]
+    assert analysis["first_cause"] == event_name(cause)
     back = pickle.loads(pickle.dumps(f))
     assert back.get_anomalies() == events
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from rlforensics._core import Scanner
 from rlforensics._json import json_safe
-from rlforensics.forensics.diagnosis import DiagnosisEntry, describe, event_name
+from rlforensics.forensics.diagnosis import DiagnosisEntry, describe, event_name, first_cause, most_serious
 
 __all__ = ["RunReport", "ScanResult", "scan"]
 
@@ -68,20 +68,13 @@ class RunReport:
         """The run's most serious event: its earliest critical event; without one, its
         earliest warning still open when the log ends (a problem that stayed outranks warnings
         that came and went, which healthy runs have too); else its earliest event."""
-        evs = self.critical or [e for e in self.events if e.get("active")] or self.events
-        return min(evs, key=lambda e: e["first_step"], default=None)
+        return most_serious(self.events)
 
     def first_cause(self) -> dict[str, Any] | None:
         """The root of the run's :attr:`most_serious` event in the diagnosis (the earliest
         event that began within 50 logged rows before it, leaving out the run's background),
         or that event itself: where to start looking."""
-        serious = self.most_serious
-        if serious is None:
-            return None
-        for d in self.diagnosis_entries():
-            if d["event"] is serious:
-                return d["root"]
-        return serious
+        return first_cause(self.diagnosis_entries(), self.most_serious)
 
     def first_causes(self) -> list[str]:
         """The events that nothing preceded within the horizon, as "type at step" lines."""

@@ -48,6 +48,23 @@ def describe(events: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]) 
     return out
 
 
+def most_serious(events: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """A run's most serious event: its earliest critical event; without one, its earliest
+    warning still open (``active``) when the log ends, since a problem that stayed outranks
+    warnings that came and went, which healthy runs have too; else its earliest event."""
+    pool = ([e for e in events if e["severity"] == "critical"]
+            or [e for e in events if e.get("active")] or list(events))
+    return min(pool, key=lambda e: e["first_step"], default=None)
+
+
+def first_cause(entries: Sequence[DiagnosisEntry], serious: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The root of ``serious`` (one of the entries' events) in the diagnosis ``entries``, or
+    ``serious`` itself when the diagnosis left it out (a non-finite onset)."""
+    if serious is None:
+        return None
+    return next((d["root"] for d in entries if d["event"] is serious), serious)
+
+
 def diagnose(events: Sequence[dict[str, Any]], horizon: float) -> list[DiagnosisEntry]:
     """Every event in order of onset with the events that began within ``horizon`` steps
     before it and still held (or had ended at most ``horizon / 5`` before its onset), and
