@@ -242,6 +242,12 @@ def test_most_serious_prefers_a_warning_still_open_at_the_end():
     assert r.first_cause() is events[1] and r.first_anomaly_step == 320
     r = report(events + [ev("kl_blowup", 500, 600, True, "critical")])
     assert r.most_serious is r.events[3] and r.first_anomaly_step == 500
+    # The CLI lists them in that order: critical by onset (open or not), then open warnings.
+    from rlforensics.cli import _anomalies
+
+    r = report([ev("nan", 10, 10, False, "critical"), ev("kl_blowup", 50, 600, True, "critical"), *events])
+    assert _anomalies(r, k=4) == ("nan@10, kl_blowup@50, learning_signal_starvation@320, "
+                                  "grad_norm_spike@40 (+1)")
     r = report([e | {"active": False} for e in events])
     assert r.most_serious is r.events[0] and r.first_cause() is r.events[0]
     assert report([]).most_serious is None and report([]).first_cause() is None

@@ -54,8 +54,13 @@ def _step(x: float | None) -> str:
 
 
 def _anomalies(r: RunReport, k: int = 3) -> str:
-    # As `RunReport.most_serious` ranks them: critical, then still open at the end, by onset.
-    evs = sorted(r.events, key=lambda e: (e["severity"] != "critical", not e.get("active"), e["first_step"]))
+    # As `RunReport.most_serious` ranks them: critical events by onset, then warnings still
+    # open at the end, then the others.
+    def rank(e: dict[str, Any]) -> tuple[bool, bool, float]:
+        warning = e["severity"] != "critical"
+        return (warning, warning and not e.get("active"), e["first_step"])
+
+    evs = sorted(r.events, key=rank)
     parts = [f"{e['type']}@{_step(e['first_step'])}" for e in evs[:k]]
     more = len(evs) - k
     return ", ".join(parts) + (f" (+{more})" if more > 0 else "")

@@ -164,7 +164,7 @@ class ScanResult:
                     "warnings": len(r.warnings),
                     "problems": len(r.problems),
                     "first_anomaly_step": first,
-                    "worst_anomaly": (r.critical or r.warnings or [{"type": None}])[0]["type"],
+                    "worst_anomaly": None if r.most_serious is None else r.most_serious["type"],
                 }
             )
         return pd.DataFrame(rows)

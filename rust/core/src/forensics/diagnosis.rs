@@ -13,7 +13,8 @@
 //! [`BACKGROUND`] times before the horizon (a warning that comes and goes all run long) is
 //! listed among the events that preceded, but the root is the earliest of the others. On
 //! the labelled fault scenarios, whose rows before the onset are those of a healthy run,
-//! this halves the first causes that lie before the fault (docs/rules.md).
+//! this takes the first causes that lie before the fault from 99 to 85 of 420 runs, and
+//! from 59 to 45 with the scanner's choice of the most serious event (docs/rules.md).
 
 use super::stride::StepStride;
 

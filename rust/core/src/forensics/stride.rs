@@ -6,10 +6,12 @@
 //!
 //! The gaps are kept as distinct values with counts. A run logged every `k` steps has one
 //! or a few of them, and the median is exact. Memory stays bounded on any log: past
-//! [`MAX_DISTINCT`] values (steps that are timestamps, say), every gap is rounded to a
-//! logarithmic grid of ratio 1.01, whose ratio doubles (in logarithm) whenever the rounded
-//! gaps still take more values than that. The median is then within about one grid ratio of
-//! the exact one, and each step costs a logarithm and a table lookup.
+//! [`MAX_DISTINCT`] values (steps that are timestamps, say), the gaps are counted by cell of
+//! a logarithmic grid of ratio 1.01, whose ratio doubles (in logarithm) whenever they still
+//! take more cells than that. A cell keeps the value of the gap that was most frequent when
+//! its entries were merged, so the stride of a run logged at a fixed interval with some
+//! irregular gaps stays exact; in general the median is within one cell (of the final
+//! grid) of the exact one. Each step then costs a logarithm and a table lookup.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +29,8 @@ const FIRST_GRID: f64 = 0.00995033085316808;
 pub struct StepStride {
     /// The previous step as given (it may be non-finite: the gap from it is then skipped).
     last: Option<f64>,
-    /// Distinct finite positive gaps, ascending, with how often each was seen.
+    /// Distinct finite positive gaps, ascending, with how often each was seen; with a grid,
+    /// one entry per cell (its value one of the cell's gaps), in the order of the cells.
     gaps: Vec<(f64, u64)>,
     /// Gaps counted (the sum of the counts).
     count: u64,
@@ -64,8 +67,14 @@ impl StepStride {
 
     fn add(&mut self, d: f64) {
         self.count += 1;
-        let d = self.grid.map_or(d, |g| on_grid(d, g));
-        match self.gaps.binary_search_by(|g| g.0.total_cmp(&d)) {
+        let found = match self.grid {
+            None => self.gaps.binary_search_by(|e| e.0.total_cmp(&d)),
+            Some(g) => {
+                let k = cell(d, g);
+                self.gaps.binary_search_by(|e| cell(e.0, g).total_cmp(&k))
+            }
+        };
+        match found {
             Ok(i) => self.gaps[i].1 += 1,
             Err(i) => {
                 self.gaps.insert(i, (d, 1));
@@ -76,20 +85,30 @@ impl StepStride {
         }
     }
 
-    /// Rounds every gap to the first grid, or to one twice as coarse, merging the gaps
-    /// that fall on one point. Rounding is monotone, so the table stays in order.
+    /// Counts the gaps by cell of the first grid, or of one twice as coarse: the entries
+    /// of one cell become one, with the value of the most frequent of them (the lowest on a
+    /// tie). Cells are monotone in the gap, so the table stays in order.
     fn coarsen(&mut self) {
         let g = self.grid.map_or(FIRST_GRID, |g| 2.0 * g);
         self.grid = Some(g);
-        let mut out: Vec<(f64, u64)> = Vec::with_capacity(self.gaps.len());
+        let mut out: Vec<(f64, u64, u64)> = Vec::with_capacity(self.gaps.len());
+        let mut last_cell = f64::NAN;
         for &(v, c) in &self.gaps {
-            let v = on_grid(v, g);
+            let k = cell(v, g);
             match out.last_mut() {
-                Some(last) if last.0 == v => last.1 += c,
-                _ => out.push((v, c)),
+                // (value, count of the value's own entry, count of the cell)
+                Some(e) if k == last_cell => {
+                    if c > e.1 {
+                        e.0 = v;
+                        e.1 = c;
+                    }
+                    e.2 += c;
+                }
+                _ => out.push((v, c, c)),
             }
+            last_cell = k;
         }
-        self.gaps = out;
+        self.gaps = out.into_iter().map(|(v, _, n)| (v, n)).collect();
     }
 
     /// Gaps counted so far.
@@ -116,21 +135,19 @@ impl StepStride {
     }
 }
 
-/// The point of the grid of log-ratio `g` nearest to `d` (in logarithm): exp(k·g) for the
-/// nearest whole k, the same number for every gap that rounds to k. A result that leaves
-/// the finite positive range (grids far coarser than any run needs) stays at `d`.
-fn on_grid(d: f64, g: f64) -> f64 {
-    let v = ((d.ln() / g).round() * g).exp();
-    if v.is_finite() && v > 0.0 {
-        v
-    } else {
-        d
-    }
+/// The cell of the grid of log-ratio `g` that holds the gap `d`: the whole number nearest
+/// to ln(d) / g (|ln d| < 745 for finite positive gaps, so it is exact as a float; adding
+/// 0 turns a −0 into 0, which `total_cmp` would otherwise order as another cell).
+fn cell(d: f64, g: f64) -> f64 {
+    (d.ln() / g).round() + 0.0
 }
 
 impl Validate for StepStride {
     fn validate(&self) -> Result<()> {
-        let ascending = self.gaps.windows(2).all(|w| w[0].0 < w[1].0);
+        let ascending = self.gaps.windows(2).all(|w| match self.grid {
+            None => w[0].0 < w[1].0,
+            Some(g) => cell(w[0].0, g) < cell(w[1].0, g),
+        });
         let sane = self
             .gaps
             .iter()
@@ -207,10 +224,29 @@ mod tests {
         assert_eq!(s.count(), 10_000);
         let exact = sorted_median(&steps).unwrap();
         let got = s.median().unwrap();
-        // Six decades over 256 points: the grid's ratio is 2^k % with k where it fits.
+        // Six decades over 256 cells: the grid's ratio is 2^k % with k where it fits.
         let g = s.grid.unwrap();
         assert!(g < 0.1, "{g}");
         assert!((got / exact).ln().abs() <= g, "{got} vs {exact}");
+    }
+
+    #[test]
+    fn a_fixed_interval_stays_exact_among_irregular_gaps() {
+        // Logged every 10 steps, with 400 irregular gaps (1, 2, ..., 400) among 2000.
+        let mut steps = vec![0.0];
+        for i in 0..2_400u32 {
+            let d = if i % 6 == 5 {
+                f64::from(i / 6 + 1)
+            } else {
+                10.0
+            };
+            steps.push(steps.last().unwrap() + d);
+        }
+        let s = StepStride::of(&steps);
+        assert!(s.grid.is_some());
+        s.validate().unwrap();
+        assert_eq!(s.median(), Some(10.0));
+        assert_eq!(s.horizon(50.0), 500.0);
     }
 
     #[test]
@@ -243,6 +279,17 @@ mod tests {
         assert!(s.gaps.len() < 120, "{}", s.gaps.len());
         let got = s.median().unwrap();
         assert!((got / 2.0).ln().abs() < FIRST_GRID, "{got}");
+        // Gaps from 1e-300 to 1e300 end on a coarse grid, and the table stays bounded.
+        let mut s = StepStride::new();
+        let mut x = 0.0f64;
+        s.push(x);
+        for i in 0..3_000i32 {
+            let d = 10f64.powi(i % 601 - 300);
+            x = if x + d > 1e300 { 0.0 } else { x + d };
+            s.push(x);
+        }
+        s.validate().unwrap();
+        assert!(s.gaps.len() <= MAX_DISTINCT && s.median().is_some());
     }
 
     proptest! {
