@@ -70,8 +70,14 @@ impl StepStride {
         let found = match self.grid {
             None => self.gaps.binary_search_by(|e| e.0.total_cmp(&d)),
             Some(g) => {
+                // One entry per cell, and cells rise with the values: the entry of d's cell,
+                // if there is one, is the last below d or the first at or above it.
                 let k = cell(d, g);
-                self.gaps.binary_search_by(|e| cell(e.0, g).total_cmp(&k))
+                let i = self.gaps.partition_point(|e| e.0 < d);
+                [i.wrapping_sub(1), i]
+                    .into_iter()
+                    .find(|&j| self.gaps.get(j).is_some_and(|e| cell(e.0, g) == k))
+                    .ok_or(i)
             }
         };
         match found {
