@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlforensics import __version__
+from rlforensics.forensics.diagnosis import seriousness
 from rlforensics.scanning import RunReport, ScanResult, scan
 
 EXIT_OK, EXIT_CRITICAL, EXIT_USAGE = 0, 1, 2
@@ -54,13 +55,7 @@ def _step(x: float | None) -> str:
 
 
 def _anomalies(r: RunReport, k: int = 3) -> str:
-    # As `RunReport.most_serious` ranks them: critical events by onset, then warnings still
-    # open at the end, then the others.
-    def rank(e: dict[str, Any]) -> tuple[bool, bool, float]:
-        warning = e["severity"] != "critical"
-        return (warning, warning and not e.get("active"), e["first_step"])
-
-    evs = sorted(r.events, key=rank)
+    evs = sorted(r.events, key=seriousness)  # as `RunReport.most_serious` ranks them
     parts = [f"{e['type']}@{_step(e['first_step'])}" for e in evs[:k]]
     more = len(evs) - k
     return ", ".join(parts) + (f" (+{more})" if more > 0 else "")

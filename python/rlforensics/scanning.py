@@ -74,7 +74,7 @@ class RunReport:
         """The root of the run's :attr:`most_serious` event in the diagnosis (the earliest
         event that began within 50 logged rows before it, leaving out the run's background),
         or that event itself: where to start looking."""
-        return first_cause(self.diagnosis_entries(), self.most_serious)
+        return first_cause(self.diagnosis_entries())
 
     def first_causes(self) -> list[str]:
         """The events that nothing preceded within the horizon, as "type at step" lines."""

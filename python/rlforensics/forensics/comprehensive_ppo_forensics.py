@@ -35,7 +35,7 @@ from rlforensics._json import json_safe
 from rlforensics._types import AnomalyEvent
 from rlforensics.forensics._events import lookup, readable
 from rlforensics.forensics._responses import ResponseReader
-from rlforensics.forensics.diagnosis import DIAGNOSIS_ROWS, DiagnosisEntry, diagnose, event_name, first_cause, most_serious
+from rlforensics.forensics.diagnosis import DIAGNOSIS_ROWS, DiagnosisEntry, diagnose, event_name, first_cause
 from rlforensics.forensics.ppo_scan import read_events, scan_columns
 
 logger = logging.getLogger("rlforensics.forensics")
@@ -357,8 +357,7 @@ class ComprehensivePPOForensics:
         """Where to start looking, as the scanner's ``RunReport.first_cause()``: the root in
         :meth:`get_diagnosis` of the run's most serious event (its earliest critical event;
         without one, its earliest warning still open; else its earliest event)."""
-        entries = self.get_diagnosis()
-        return first_cause(entries, most_serious([d["event"] for d in entries]))
+        return first_cause(self.get_diagnosis())
 
     @property
     def diagnosis_horizon(self) -> float:
@@ -482,7 +481,7 @@ class ComprehensivePPOForensics:
         if self._signals is not None:
             diagnosis = self._diagnosis(self.analysis_summary["anomalies"])
             self.analysis_summary["diagnosis"] = [d["summary"] for d in diagnosis]
-            cause = first_cause(diagnosis, most_serious([d["event"] for d in diagnosis]))
+            cause = first_cause(diagnosis)
             self.analysis_summary["first_cause"] = None if cause is None else event_name(cause)
         return self.analysis_summary
 

@@ -48,21 +48,23 @@ def describe(events: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]) 
     return out
 
 
+def seriousness(e: dict[str, Any]) -> tuple[bool, bool, float]:
+    """Sort key, most serious first: critical events by onset, then warnings still open
+    (``active``) when the log ends, since a problem that stayed outranks warnings that came
+    and went, which healthy runs have too; then the other events by onset."""
+    warning = e["severity"] != "critical"
+    return (warning, warning and not e.get("active"), e["first_step"])
+
+
 def most_serious(events: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """A run's most serious event: its earliest critical event; without one, its earliest
-    warning still open (``active``) when the log ends, since a problem that stayed outranks
-    warnings that came and went, which healthy runs have too; else its earliest event."""
-    pool = ([e for e in events if e["severity"] == "critical"]
-            or [e for e in events if e.get("active")] or list(events))
-    return min(pool, key=lambda e: e["first_step"], default=None)
+    """A run's most serious event (the first by :func:`seriousness`)."""
+    return min(events, key=seriousness, default=None)
 
 
-def first_cause(entries: Sequence[DiagnosisEntry], serious: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The root of ``serious`` (one of the entries' events) in the diagnosis ``entries``, or
-    ``serious`` itself when the diagnosis left it out (a non-finite onset)."""
-    if serious is None:
-        return None
-    return next((d["root"] for d in entries if d["event"] is serious), serious)
+def first_cause(entries: Sequence[DiagnosisEntry]) -> dict[str, Any] | None:
+    """Where to start looking: the root of the most serious of the entries' events."""
+    serious = most_serious([d["event"] for d in entries])
+    return next((d["root"] for d in entries if d["event"] is serious), None)
 
 
 def diagnose(events: Sequence[dict[str, Any]], horizon: float) -> list[DiagnosisEntry]:
