@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use rlforensics_core::forensics::diagnosis::{diagnose as core_diagnose, kind_ids, Links, Span};
+use rlforensics_core::forensics::diagnosis::{diagnose as core_diagnose, spans_of, Links};
 use rlforensics_core::forensics::signals::{
     signals_batch, KlScale, SignalColumns, SignalConfig, SignalInput, SignalTracker, SIGNAL_INPUTS,
 };
@@ -294,17 +294,13 @@ fn diagnose<'py>(
             kinds.len()
         )));
     }
-    let ids = kind_ids(kinds.iter().map(String::as_str));
-    let spans: Vec<Span> = first_steps
-        .iter()
-        .zip(&last_steps)
-        .zip(ids)
-        .map(|((&f, &l), kind)| Span {
-            first_step: f,
-            last_step: l,
-            kind,
-        })
-        .collect();
+    let spans = spans_of(
+        first_steps
+            .iter()
+            .zip(&last_steps)
+            .zip(&kinds)
+            .map(|((&f, &l), k)| (f, l, k.as_str())),
+    );
     links_list(py, &core_diagnose(&spans, horizon))
 }
 

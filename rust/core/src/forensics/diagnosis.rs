@@ -44,16 +44,21 @@ pub struct Span {
 /// background: twice is a pattern, once may be a warning sign seen early.
 pub const BACKGROUND: usize = 2;
 
-/// Ids for types given by name: the same id for equal names, in order of first appearance.
-pub fn kind_ids<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
-    let mut seen: Vec<&'a str> = Vec::new();
-    names
+/// Spans of events given as (first step, last step, type name): events of equal names share
+/// a `kind` (numbered in order of first appearance).
+pub fn spans_of<'a>(events: impl IntoIterator<Item = (f64, f64, &'a str)>) -> Vec<Span> {
+    let mut names: Vec<&'a str> = Vec::new();
+    events
         .into_iter()
-        .map(|n| match seen.iter().position(|&s| s == n) {
-            Some(i) => i,
-            None => {
-                seen.push(n);
-                seen.len() - 1
+        .map(|(first_step, last_step, name)| {
+            let kind = names.iter().position(|&n| n == name).unwrap_or_else(|| {
+                names.push(name);
+                names.len() - 1
+            });
+            Span {
+                first_step,
+                last_step,
+                kind,
             }
         })
         .collect()
@@ -157,8 +162,10 @@ mod tests {
     }
 
     #[test]
-    fn kind_ids_follow_names() {
-        assert_eq!(kind_ids(["a", "b", "a", "c", "b"]), vec![0, 1, 0, 2, 1]);
+    fn kinds_follow_names() {
+        let s = spans_of(["a", "b", "a", "c", "b"].map(|n| (1.0, 2.0, n)));
+        let kinds: Vec<usize> = s.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, vec![0, 1, 0, 2, 1]);
     }
 
     #[test]

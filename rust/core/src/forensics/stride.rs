@@ -67,22 +67,17 @@ impl StepStride {
 
     fn add(&mut self, d: f64) {
         self.count += 1;
-        let found = match self.grid {
-            None => self.gaps.binary_search_by(|e| e.0.total_cmp(&d)),
-            Some(g) => {
-                // One entry per cell, and cells rise with the values: the entry of d's cell,
-                // if there is one, is the last below d or the first at or above it.
-                let k = cell(d, g);
-                let i = self.gaps.partition_point(|e| e.0 < d);
-                [i.wrapping_sub(1), i]
-                    .into_iter()
-                    .find(|&j| self.gaps.get(j).is_some_and(|e| cell(e.0, g) == k))
-                    .ok_or(i)
-            }
-        };
+        // One entry per gap, or per cell of the grid, and they rise with the values: d's
+        // entry, if there is one, is the first at or above d or (in a cell) the last below.
+        let grid = self.grid.map(|g| (g, cell(d, g)));
+        let same = |v: f64| grid.map_or(v == d, |(g, k)| cell(v, g) == k);
+        let i = self.gaps.partition_point(|e| e.0 < d);
+        let found = [i, i.wrapping_sub(1)]
+            .into_iter()
+            .find(|&j| self.gaps.get(j).is_some_and(|e| same(e.0)));
         match found {
-            Ok(i) => self.gaps[i].1 += 1,
-            Err(i) => {
+            Some(j) => self.gaps[j].1 += 1,
+            None => {
                 self.gaps.insert(i, (d, 1));
                 while self.gaps.len() > MAX_DISTINCT {
                     self.coarsen();

@@ -3,7 +3,7 @@
 //! checked for non-finite values and spikes.
 
 use crate::forensics::comprehensive::{ComprehensiveConfig, ComprehensiveForensics, StepInput};
-use crate::forensics::diagnosis::{diagnose, horizon_for, kind_ids, Span};
+use crate::forensics::diagnosis::{diagnose, horizon_for, spans_of};
 use crate::forensics::signals::{SignalConfig, SignalInput, SignalTracker};
 use crate::ingest::alias::{resolve, reward_components, CANONICAL};
 use crate::ingest::source::read_files;
@@ -249,16 +249,11 @@ pub fn scan_run(spec: &RunSpec, opts: &ScanOptions, on_bytes: &mut dyn FnMut(u64
     if let Some(sig) = signals.as_ref().filter(|s| s.updates() > 0) {
         scores.add_signals(&sig.scores());
     }
-    let kinds = kind_ids(events.iter().map(|e| e.kind.as_str()));
-    let spans: Vec<Span> = events
-        .iter()
-        .zip(kinds)
-        .map(|(e, kind)| Span {
-            first_step: e.first_step,
-            last_step: e.last_step,
-            kind,
-        })
-        .collect();
+    let spans = spans_of(
+        events
+            .iter()
+            .map(|e| (e.first_step, e.last_step, e.kind.as_str())),
+    );
     let mut r = report(spec, &data, kl_target, metrics, scores, events, notes);
     r.diagnosis = diagnose(&spans, r.diagnosis_horizon);
     r
